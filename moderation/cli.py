@@ -1,0 +1,171 @@
+"""The ``moderation`` command line: thin typer commands over plain functions.
+
+Exit codes: 0 success (and, for ``screen --fail-on``, a clean document); 1 a
+gated label was found; 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .labels import LABELS, Label
+
+app = typer.Typer(
+    help="Label news entries for graphic violence, unverified rumour and solicitation, and add reader warnings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_FLAGGED = 1
+EXIT_BAD_INPUT = 2
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    html = "html"
+    jsonl = "jsonl"
+
+
+class DocumentKind(str, Enum):
+    auto = "auto"
+    liveblog = "liveblog"
+    article = "article"
+    html = "html"
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> "typer.Exit":
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+ModelOption = typer.Option(None, "--model", "-m", help="Model folder (default: the bundled model).")
+PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default: built-in wording).")
+DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy.")
+
+
+def load_moderator(model: Optional[Path], policy: Optional[Path], desk: Optional[str], **kwargs):
+    from .model import ModelLoadError, Moderator
+    from .policy import PolicyError
+
+    try:
+        return Moderator.from_pretrained(model, policy=policy, desk=desk, **kwargs)
+    except (ModelLoadError, PolicyError) as exc:
+        raise fail(str(exc)) from None
+
+
+def read_document(path: str) -> str:
+    from .records import InputError, _decode, _read_bytes
+
+    try:
+        return _decode(_read_bytes(path), "<stdin>" if path == "-" else path)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def screen(
+    file: str = typer.Argument(..., help="Live blog, article or HTML file; '-' for standard input."),
+    format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
+    fail_on: Optional[str] = typer.Option(
+        None, "--fail-on", help="Comma-separated labels; exit 1 if any entry carries one (publication gate)."
+    ),
+    kind: DocumentKind = typer.Option(DocumentKind.auto, "--kind", help="How to split the document."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+    model: Optional[Path] = ModelOption,
+    policy: Optional[Path] = PolicyOption,
+    desk: Optional[str] = DeskOption,
+) -> None:
+    """Screen a live blog or article: each entry with its labels, scores and warnings."""
+    from .render import render
+    from .records import write_atomic
+
+    try:
+        gate = Label.parse(fail_on) if fail_on else ()
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    text = read_document(file)
+    mod = load_moderator(model, policy, desk)
+    source = None if file == "-" else file
+    items = mod.screen(text, kind=kind.value, source=source)
+    if not items:
+        raise fail(f"{source or '<stdin>'}: no entries found (empty document)")
+    rendered = render(items, mod.policy, format.value)
+    if output is None:
+        typer.echo(rendered, nl=False)
+    else:
+        write_atomic(str(output), rendered.encode("utf-8"))
+    hits = [(item.entry.id, label) for item in items for label in item.prediction.labels if label in gate]
+    if hits:
+        listed = ", ".join(f"{i}:{label.value}" for i, label in hits)
+        typer.echo(f"gate: {len(hits)} flagged ({listed})", err=True)
+        raise typer.Exit(EXIT_FLAGGED)
+
+
+@app.command()
+def label(
+    input: str = typer.Argument(..., help="JSON Lines, CSV or Parquet archive with id and text; '-' for stdin (JSON Lines)."),
+    output: str = typer.Option(..., "--output", "-o", help="Output file (.jsonl, .csv, .parquet) or '-' for stdout."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="jsonl, csv or parquet (default: from extension)."),
+    output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl, csv or parquet (default: from extension)."),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record with exit code 2."),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Records per model call."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    model: Optional[Path] = ModelOption,
+    policy: Optional[Path] = PolicyOption,
+    desk: Optional[str] = DeskOption,
+) -> None:
+    """Label an archive: exactly one output record per input record, in order."""
+    from .labelling import label_archive
+    from .records import InputError, format_of
+
+    try:
+        in_fmt = format_of(input, input_format)
+        out_fmt = format_of(output, output_format)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    mod = load_moderator(model, policy, desk)
+    try:
+        summary = label_archive(
+            mod, input, output, input_format=in_fmt, output_format=out_fmt,
+            strict=strict, batch_size=batch_size, progress=not quiet,
+        )
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(summary.describe(), err=True)
+
+
+@app.command("labels")
+def show_labels() -> None:
+    """Print the three labels and what each means."""
+    for label in LABELS:
+        typer.echo(f"{label.value}\n  {label.definition}\n  warning: {label.default_warning}\n")
+
+
+def _register_plugins() -> None:
+    """Add commands that other installed parts contribute (``moderation.commands`` entry points)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="moderation.commands"):
+        try:
+            register = ep.load()
+        except ImportError:  # an extra that is not installed: its commands are simply absent
+            continue
+        register(app)
+
+
+_register_plugins()
+
+
+def main() -> None:  # console script
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

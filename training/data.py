@@ -1,0 +1,67 @@
+"""Reading the labelled corpus."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from moderation.labels import LABELS, Label
+
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    text: str
+    labels: tuple[int, int, int]  # in LABELS order
+    ambiguous: tuple[Label, ...]
+    domain: str
+    split: str
+    raw: dict
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
+    return rows
+
+
+def to_example(row: dict) -> Example:
+    return Example(
+        id=str(row["id"]),
+        text=row["text"],
+        labels=tuple(int(row[label.value]) for label in LABELS),
+        ambiguous=tuple(Label(a) for a in row.get("ambiguous") or ()),
+        domain=row.get("domain", ""),
+        split=row.get("split", ""),
+        raw=row,
+    )
+
+
+def load_split(path: str | Path, split: str) -> list[Example]:
+    examples = [to_example(r) for r in read_jsonl(path) if r.get("split") == split]
+    if not examples:
+        raise ValueError(f"{path}: no entries in split {split!r}")
+    return examples
+
+
+def label_matrix(examples: Sequence[Example]) -> np.ndarray:
+    return np.array([e.labels for e in examples], dtype=np.int64).reshape(-1, len(LABELS))
+
+
+def clear_mask(examples: Sequence[Example]) -> np.ndarray:
+    """``mask[i, j]`` is True when example ``i`` is not marked ambiguous for label ``j``."""
+    return np.array([[label not in e.ambiguous for label in LABELS] for e in examples], dtype=bool).reshape(
+        -1, len(LABELS)
+    )

