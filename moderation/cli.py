@@ -33,6 +33,11 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"
 
 
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class DocumentKind(str, Enum):
     auto = "auto"
     liveblog = "liveblog"
@@ -83,8 +88,8 @@ def screen(
     desk: Optional[str] = DeskOption,
 ) -> None:
     """Screen a live blog or article: each entry with its labels, scores and warnings."""
+    from .records import to_utf8, write_atomic
     from .render import render
-    from .records import write_atomic
 
     try:
         gate = Label.parse(fail_on) if fail_on else ()
@@ -97,10 +102,7 @@ def screen(
     if not items:
         raise fail(f"{source or '<stdin>'}: no entries found (empty document)")
     rendered = render(items, mod.policy, format.value)
-    if output is None:
-        typer.echo(rendered, nl=False)
-    else:
-        write_atomic(str(output), rendered.encode("utf-8"))
+    write_atomic("-" if output is None else str(output), to_utf8(rendered))
     hits = [(item.entry.id, label) for item in items for label in item.prediction.labels if label in gate]
     if hits:
         listed = ", ".join(f"{i}:{label.value}" for i, label in hits)
@@ -115,6 +117,10 @@ def label(
     input_format: Optional[str] = typer.Option(None, "--input-format", help="jsonl, csv or parquet (default: from extension)."),
     output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl, csv or parquet (default: from extension)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record with exit code 2."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT.partial.jsonl."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local: this process; ray: Ray Data workers."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: start Ray locally)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray workers (default: one per CPU)."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, help="Records per model call."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     model: Optional[Path] = ModelOption,
@@ -130,15 +136,48 @@ def label(
         out_fmt = format_of(output, output_format)
     except InputError as exc:
         raise fail(str(exc)) from None
+    if engine is Engine.ray:
+        from .integrations.ray import label_archive_ray
+
+        try:
+            summary = label_archive_ray(
+                input, output, address=address, workers=workers, model=model, policy=policy, desk=desk,
+                batch_size=batch_size, input_format=in_fmt, output_format=out_fmt,
+            )
+        except InputError as exc:
+            raise fail(str(exc)) from None
+        typer.echo(summary.describe(), err=True)
+        return
     mod = load_moderator(model, policy, desk)
     try:
         summary = label_archive(
             mod, input, output, input_format=in_fmt, output_format=out_fmt,
-            strict=strict, batch_size=batch_size, progress=not quiet,
+            strict=strict, batch_size=batch_size, progress=not quiet, resume=resume,
         )
     except InputError as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise fail(f"interrupted; rerun with --resume to continue from {output}.partial.jsonl", 130) from None
     typer.echo(summary.describe(), err=True)
+
+
+@app.command()
+def bench(
+    source: Optional[Path] = typer.Option(
+        Path("training/data/corpus.jsonl"), "--input", help="JSON Lines of entries to cut to benchmark length."
+    ),
+    n: int = typer.Option(1000, "--n", min=1, help="Entries for the batch paths."),
+    pipeline_n: int = typer.Option(300, "--pipeline-n", min=1, help="Entries for the (slow) naive pipeline."),
+    backends: str = typer.Option("fp32,bf16", "--backends", help="Comma-separated backends to time."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1),
+    model: Optional[Path] = ModelOption,
+) -> None:
+    """Benchmark: naive HF pipeline vs the batch path (entries/s, tokens/s, memory, agreement)."""
+    from .bench import run_bench
+
+    typer.echo(run_bench(None if model is None else str(model), source, n, pipeline_n,
+                         [b.strip() for b in backends.split(",") if b.strip()], batch_size, threads))
 
 
 @app.command("labels")

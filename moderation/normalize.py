@@ -3,7 +3,8 @@
 NFKC folds full-width and stylised letters, format characters such as zero-width
 spaces are dropped, control characters become spaces, lone surrogates are
 replaced, and common Cyrillic and Greek look-alikes of Latin letters are mapped
-to Latin when they sit inside an otherwise Latin word.
+to Latin when they sit inside an otherwise Latin word, and words spelt out letter by
+letter ("d o n a t e") are joined.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _HOMOGLYPH_CHARS = frozenset(chr(c) for c in _HOMOGLYPHS)
 _WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"[ \t\f\v]+")
 _AROUND_NEWLINE = re.compile(r" ?\n ?")
+# "d o n a t e": four or more single letters separated by single spaces
+_SPACED_LETTERS = re.compile(r"(?<!\w)(?:[^\W\d_] ){3,}[^\W\d_](?!\w)")
 
 
 def _is_latin_letter(ch: str) -> bool:
@@ -54,7 +57,8 @@ def normalize_for_model(text: str) -> str:
         if category == "Cf":  # zero-width spaces and joiners, soft hyphens, bidi marks
             continue
         out.append(" " if category in ("Cc", "Cs") else ch)
-    text = _WORD.sub(_fold_word, "".join(out))
+    text = _SPACED_LETTERS.sub(lambda m: m.group(0).replace(" ", ""), "".join(out))
+    text = _WORD.sub(_fold_word, text)
     text = text.replace("\r", "")
     return _AROUND_NEWLINE.sub("\n", _SPACES.sub(" ", text)).strip()
 

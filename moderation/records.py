@@ -71,11 +71,12 @@ def _decode(data: bytes, path: str) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
-def _make_record(obj: Any, index: int, where: str, seen: set[str]) -> Record:
+def make_record(obj: Any, default_id: str, where: str, seen: set[str]) -> Record:
+    """A ``Record`` from one parsed input row; ``default_id`` stands in for a missing id."""
     if not isinstance(obj, dict):
-        return Record(id=str(index), text=None, where=where, error=f"{where}: expected a JSON object, got {type(obj).__name__}")
+        return Record(id=default_id, text=None, where=where, error=f"{where}: expected a JSON object, got {type(obj).__name__}")
     raw_id = obj.get("id")
-    rid = str(index) if raw_id is None or raw_id == "" else str(raw_id)
+    rid = default_id if raw_id is None or raw_id == "" else str(raw_id)
     text, title = obj.get("text"), obj.get("title")
     error = None
     if rid in seen:
@@ -110,13 +111,13 @@ def read_records(path: str, fmt: str | None = None) -> Iterator[Record]:
             except json.JSONDecodeError as exc:
                 yield Record(id=str(index), text=None, where=where, error=f"{where}: invalid JSON ({exc.msg})")
                 continue
-            yield _make_record(obj, index, where, seen)
+            yield make_record(obj, str(index), where, seen)
     else:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         if not reader.fieldnames or "text" not in reader.fieldnames:
             raise InputError(f"{name}: CSV needs a 'text' column (found: {reader.fieldnames or 'none'})")
         for index, row in enumerate(reader, start=1):
-            yield _make_record(row, index, f"{name}:{reader.line_num}", seen)
+            yield make_record(row, str(index), f"{name}:{reader.line_num}", seen)
 
 
 def _read_parquet(path: str, name: str, seen: set[str]) -> Iterator[Record]:
@@ -134,7 +135,7 @@ def _read_parquet(path: str, name: str, seen: set[str]) -> Iterator[Record]:
     if "text" not in table.column_names:
         raise InputError(f"{name}: Parquet needs a 'text' column (found: {table.column_names})")
     for index, row in enumerate(table.to_pylist(), start=1):
-        yield _make_record(row, index, f"{name}:row {index}", seen)
+        yield make_record(row, str(index), f"{name}:row {index}", seen)
 
 
 # -- output -------------------------------------------------------------------
@@ -162,10 +163,15 @@ def _flat(rec: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def to_utf8(text: str) -> bytes:
+    """UTF-8 bytes of ``text``; lone surrogates (from JSON escapes) become ``\\udXXX`` escapes."""
+    return text.encode("utf-8", errors="backslashreplace")
+
+
 def serialise(records: Iterable[dict[str, Any]], fmt: str) -> bytes:
     records = list(records)
     if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+        return to_utf8("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     if fmt == "csv":
         buf = io.StringIO(newline="")
         fields = ["id", *[f"score_{l.value}" for l in LABELS], "labels", "warnings", "model_version", "error"]
@@ -173,7 +179,7 @@ def serialise(records: Iterable[dict[str, Any]], fmt: str) -> bytes:
         writer.writeheader()
         for rec in records:
             writer.writerow(_flat(rec))
-        return buf.getvalue().encode("utf-8")
+        return to_utf8(buf.getvalue())
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -188,7 +194,9 @@ def serialise(records: Iterable[dict[str, Any]], fmt: str) -> bytes:
             ("error", pa.string()),
         ]
     )
-    table = pa.Table.from_pylist(records, schema=schema)
+    clean = [{**r, "id": to_utf8(r["id"]).decode("utf-8"), "error": r.get("error") and to_utf8(r["error"]).decode("utf-8")}
+             for r in records]
+    table = pa.Table.from_pylist(clean, schema=schema)
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()

@@ -31,7 +31,8 @@ class Prediction:
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", _frozen(self.scores))
         object.__setattr__(self, "thresholds", _frozen(self.thresholds))
-        object.__setattr__(self, "labels", tuple(Label(label) for label in self.labels))
+        present = {Label(label) for label in self.labels}
+        object.__setattr__(self, "labels", tuple(label for label in LABELS if label in present))
         object.__setattr__(self, "warnings", tuple(self.warnings))
 
     def __contains__(self, label: object) -> bool:

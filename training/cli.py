@@ -42,12 +42,15 @@ def evaluate_command(
 
 
 def corpus_command(
-    action: str = typer.Argument("check", help="check or build"),
+    action: str = typer.Argument("check", help="check: validate the corpus; card: refresh the dataset card's counts"),
     corpus: Path = typer.Option(Path("training/data/corpus.jsonl"), "--corpus"),
 ) -> None:
-    """Check the labelled corpus against the dataset card's rules (or rebuild it from raw batches)."""
+    """Check the labelled corpus against the dataset card's rules (or refresh the card's counts)."""
     from .corpus import main
 
+    if action not in ("check", "card"):
+        typer.echo("error: action must be check or card", err=True)
+        raise typer.Exit(2)
     raise typer.Exit(main([action, "--corpus", str(corpus)]))
 
 

@@ -51,6 +51,7 @@ class OptimArgs:
     warmup_ratio: float = 0.06
     seed: int = 13
     threads: int = 0  # 0: torch's default
+    precision: str = "auto"  # auto (bf16 autocast where the CPU has native bf16), bf16 or fp32
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Building and checking the labelled corpus (``training/data/corpus.jsonl``).
 
-``python -m training.corpus build``  merges the batch files in ``training/data/raw/``
-into the corpus and assigns splits by story: stories are first joined with any
+``python -m training.corpus build BATCH.jsonl ...``  merges batch files into the
+corpus and assigns splits by story: stories are first joined with any
 story they share near-duplicate text with, then each group goes whole to train,
 dev or test, so variants of one story never straddle two splits.
 
@@ -145,11 +145,11 @@ def normalise_row(row: dict) -> dict:
     return out
 
 
-def build(raw_dir: Path = DATA_DIR / "raw", corpus: Path = CORPUS) -> list[dict]:
-    rows = []
-    for path in sorted(raw_dir.glob("*.jsonl")):
+def build(batches: Sequence[Path] = (), corpus: Path = CORPUS) -> list[dict]:
+    """Merge batch files into the corpus, drop near-duplicates (keeping the first), assign splits."""
+    rows = read_rows(corpus) if corpus.exists() else []
+    for path in batches:
         rows.extend(normalise_row(r) for r in read_rows(path))
-    # drop exact and near duplicates, keeping the first
     drop = {b for _, b, _ in similar_pairs([r["text"] for r in rows], NEAR_DUP)}
     rows = [r for i, r in enumerate(rows) if i not in drop]
     assign_splits(rows)
@@ -271,6 +271,49 @@ def check_rows(rows: list[dict], rules: dict = RULES) -> CheckResult:
     return res
 
 
+CARD = DATA_DIR / "README.md"
+CARD_START, CARD_END = "<!-- counts:start -->", "<!-- counts:end -->"
+
+
+def counts_markdown(rows: list[dict]) -> str:
+    """The dataset card's counts section: per label, split and domain."""
+    names = [label.value for label in LABELS]
+    lines = ["| split | entries | " + " | ".join(f"`{n}`" for n in names) + " | two or more | none | over 400 words |",
+             "|---" * (len(names) + 5) + "|"]
+    for split in (*SPLITS, None):
+        part = [r for r in rows if split is None or r["split"] == split]
+        lines.append(
+            f"| {split or '**all**'} | {len(part)} | "
+            + " | ".join(str(sum(r[n] for r in part)) for n in names)
+            + f" | {sum(sum(r[n] for n in names) >= 2 for r in part)}"
+            + f" | {sum(sum(r[n] for n in names) == 0 for r in part)}"
+            + f" | {sum(len(words(r['text'])) > RULES['long_words'] for r in part)} |"
+        )
+    lines += ["", "| label | ambiguous | hard negatives (share of negatives) |", "|---|---|---|"]
+    for n in names:
+        neg = [r for r in rows if r[n] == 0]
+        hard = sum(n in (r.get("hard") or []) for r in neg)
+        amb = sum(n in r["ambiguous"] for r in rows)
+        lines.append(f"| `{n}` | {amb} | {hard} ({hard / max(1, len(neg)):.0%}) |")
+    lines += ["", "| domain | entries | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 2) + "|"]
+    for domain, count in Counter(r["domain"] for r in rows).most_common():
+        part = [r for r in rows if r["domain"] == domain]
+        lines.append(f"| {domain} | {count} | " + " | ".join(str(sum(r[n] for r in part)) for n in names) + " |")
+    lines += ["", "| style | entries |", "|---|---|"]
+    for style, count in Counter(r.get("style", "") for r in rows).most_common():
+        lines.append(f"| {style or '(none)'} | {count} |")
+    return "\n".join(lines)
+
+
+def update_card(rows: list[dict], card: Path = CARD) -> bool:
+    """Rewrite the counts section of the dataset card; True if it changed."""
+    text = card.read_text(encoding="utf-8")
+    start, end = text.index(CARD_START) + len(CARD_START), text.index(CARD_END)
+    new = text[:start] + "\n" + counts_markdown(rows) + "\n" + text[end:]
+    card.write_text(new, encoding="utf-8")
+    return new != text
+
+
 def check(path: Path = CORPUS, rules: dict = RULES) -> CheckResult:
     return check_rows(read_rows(path), rules)
 
@@ -278,15 +321,21 @@ def check(path: Path = CORPUS, rules: dict = RULES) -> CheckResult:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.corpus", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="merge raw batches into the corpus and assign splits")
-    b.add_argument("--raw", type=Path, default=DATA_DIR / "raw")
+    b = sub.add_parser("build", help="merge batch files into the corpus and (re)assign splits")
+    b.add_argument("batches", type=Path, nargs="*")
     b.add_argument("--corpus", type=Path, default=CORPUS)
+    k = sub.add_parser("card", help="rewrite the counts section of the dataset card")
+    k.add_argument("--corpus", type=Path, default=CORPUS)
     c = sub.add_parser("check", help="validate the corpus; exit 1 when a rule is broken")
     c.add_argument("--corpus", type=Path, default=CORPUS)
     args = parser.parse_args(argv)
     if args.cmd == "build":
-        rows = build(args.raw, args.corpus)
+        rows = build(args.batches, args.corpus)
         print(f"wrote {len(rows)} entries to {args.corpus}")
+        return 0
+    if args.cmd == "card":
+        changed = update_card(read_rows(args.corpus))
+        print(f"{CARD}: " + ("updated" if changed else "already up to date"))
         return 0
     res = check(args.corpus)
     print(json.dumps(res.stats, indent=2))

@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from moderation.hardware import cpu_supports_bf16, keep_freed_memory
 from moderation.labels import LABELS
 from moderation.model import ModelConfig, Moderator, load_base_classifier
 from moderation.normalize import normalize_for_model
@@ -122,16 +123,25 @@ def calibrate(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return temps, thresholds
 
 
+def use_bf16(precision: str) -> bool:
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"optim.precision must be auto, bf16 or fp32, not {precision!r}")
+    return precision == "bf16" or (precision == "auto" and cpu_supports_bf16())
+
+
 def train(cfg: TrainConfig, log: Log = print) -> Path:
     """Fine-tune, select the best epoch on dev, calibrate on dev, and save a model folder."""
     started = time.time()
     seed_everything(cfg.optim.seed)
     if cfg.optim.threads:
         torch.set_num_threads(cfg.optim.threads)
+    keep_freed_memory()
+    bf16 = use_bf16(cfg.optim.precision)
     train_ex = load_split(cfg.data.corpus, cfg.data.train_split)
     dev_ex = load_split(cfg.data.corpus, cfg.data.dev_split)
     y_train, y_dev = label_matrix(train_ex), label_matrix(dev_ex)
-    log(f"corpus: {len(train_ex)} train, {len(dev_ex)} dev entries; base {cfg.model.base}")
+    log(f"corpus: {len(train_ex)} train, {len(dev_ex)} dev entries; base {cfg.model.base}; "
+        f"{'bf16 autocast' if bf16 else 'fp32'}, {torch.get_num_threads()} threads")
 
     model, tokenizer = load_base_classifier(cfg.model.base)
     if cfg.model.lora:
@@ -163,8 +173,9 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         t0, total_loss = time.time(), 0.0
         batches = make_batches(per_entry, y_train, cfg.optim.batch_size, rng, pad_id)
         for i, batch in enumerate(batches, start=1):
-            out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-            loss = loss_fn(entry_logits(out, batch.owner, len(batch.labels)), batch.labels)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+            loss = loss_fn(entry_logits(out.float(), batch.owner, len(batch.labels)), batch.labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
             optimizer.step()

@@ -1,0 +1,1 @@
+"""Optional integrations with other engines (each needs its own extra)."""

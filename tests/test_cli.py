@@ -1,0 +1,128 @@
+"""The CLI through typer's CliRunner, on a tiny model built in code."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from moderation.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "live_blog.txt"
+runner = CliRunner()
+
+
+def run(*args, input=None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def test_help_lists_every_command():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("screen", "label", "labels", "train", "evaluate", "corpus"):
+        assert command in result.output
+
+
+def test_labels_command():
+    result = run("labels")
+    assert result.exit_code == 0 and "graphic_violence" in result.output and "warning:" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "jsonl"])
+def test_screen_formats(tiny_model, fmt):
+    result = run("screen", EXAMPLE, "--model", tiny_model, "--format", fmt)
+    assert result.exit_code == 0, result.output
+    if fmt == "jsonl":
+        rows = [json.loads(l) for l in result.stdout.splitlines()]
+        assert len(rows) == 7 and rows[1]["author"] == "Hannah Whitcombe"
+        assert all(r["model_version"] == "tiny-test" and set(r["scores"]) == {"graphic_violence", "unverified_rumour", "solicitation"} for r in rows)
+    elif fmt == "html":
+        assert result.stdout.count("<article") == 7
+    else:
+        assert "Rescue crews reach stranded villagers in Atcham" in result.stdout
+
+
+def test_screen_gate_exit_codes(tiny_model, tmp_path):
+    # A desk whose thresholds flag everything, and one that flags nothing.
+    policy = tmp_path / "p.yaml"
+    policy.write_text("desks:\n  all: {graphic_violence: 0.0001}\n  none: {graphic_violence: 0.9999}\n")
+    flagged = run("screen", EXAMPLE, "--model", tiny_model, "--policy", policy, "--desk", "all", "--fail-on", "graphic_violence")
+    assert flagged.exit_code == 1
+    assert "gate:" in flagged.stderr
+    clean = run("screen", EXAMPLE, "--model", tiny_model, "--policy", policy, "--desk", "none", "--fail-on", "graphic_violence")
+    assert clean.exit_code == 0
+
+
+def test_screen_bad_input_and_usage(tiny_model, tmp_path):
+    assert run("screen", tmp_path / "missing.txt", "--model", tiny_model).exit_code == 2
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = run("screen", empty, "--model", tiny_model)
+    assert result.exit_code == 2 and "no entries" in result.stderr
+    assert run("screen", EXAMPLE, "--model", tiny_model, "--fail-on", "gore").exit_code == 2
+    assert run("screen", EXAMPLE, "--model", tiny_model, "--format", "pdf").exit_code == 2
+    assert run("screen", EXAMPLE, "--model", tmp_path).exit_code == 2  # not a model folder
+    assert run("screen", tmp_path, "--model", tiny_model).exit_code == 2  # a directory
+
+
+def test_screen_stdin_and_output_file(tiny_model, tmp_path):
+    out = tmp_path / "screen.md"
+    result = run("screen", "-", "--model", tiny_model, "--format", "markdown", "-o", out, input="A headline\nA body.\n")
+    assert result.exit_code == 0 and out.read_text().startswith("## A headline")
+
+
+def _archive(tmp_path):
+    rows = [{"id": f"r{i}", "text": f"Entry number {i} about the council budget."} for i in range(5)]
+    rows.insert(2, {"id": "bad", "text": None})
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path, [r["id"] for r in rows]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv", "parquet"])
+def test_label_one_output_per_input_in_order(tiny_model, tmp_path, suffix):
+    src, ids = _archive(tmp_path)
+    out = tmp_path / f"out.{suffix}"
+    result = run("label", src, "-o", out, "--model", tiny_model, "--batch-size", "2")
+    assert result.exit_code == 0, result.output
+    if suffix == "jsonl":
+        rows = [json.loads(l) for l in out.read_text().splitlines()]
+    elif suffix == "csv":
+        rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    else:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(out).to_pylist()
+    assert [r["id"] for r in rows] == ids
+    bad = rows[2]
+    assert "text must be a string" in bad["error"]
+    good = rows[0]
+    assert good["model_version"] == "tiny-test" and not good["error"]
+    if suffix == "jsonl":
+        assert set(good) == {"id", "scores", "labels", "warnings", "model_version", "error"}
+        assert set(good["scores"]) == {"graphic_violence", "unverified_rumour", "solicitation"}
+
+
+def test_label_strict_stops_with_exit_2(tiny_model, tmp_path):
+    src, _ = _archive(tmp_path)
+    out = tmp_path / "out.jsonl"
+    result = run("label", src, "-o", out, "--model", tiny_model, "--strict")
+    assert result.exit_code == 2 and "bad" in result.stderr and not out.exists()
+
+
+def test_label_stdin_to_stdout(tiny_model):
+    result = run("label", "-", "-o", "-", "--model", tiny_model, input='{"id": 7, "text": "hello"}\n')
+    assert result.exit_code == 0
+    (row,) = [json.loads(l) for l in result.stdout.splitlines()]
+    assert row["id"] == "7"
+
+
+def test_label_bad_usage(tiny_model, tmp_path):
+    assert run("label", tmp_path / "x.txt", "-o", tmp_path / "o.jsonl", "--model", tiny_model).exit_code == 2
+    nocol = tmp_path / "n.csv"
+    nocol.write_text("id,body\n1,x\n")
+    result = run("label", nocol, "-o", tmp_path / "o.jsonl", "--model", tiny_model)
+    assert result.exit_code == 2 and "'text' column" in result.stderr

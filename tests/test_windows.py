@@ -1,0 +1,49 @@
+"""Windowing: long entries are cut into overlapping windows and scored by their maximum."""
+
+import pytest
+import torch
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from moderation.model import ModelConfig, Moderator, load_base_classifier
+from moderation.windows import make_windows, window_spans
+
+
+def test_window_spans_cover_everything_with_overlap():
+    assert window_spans(10, 254, 64) == [(0, 10)]
+    spans = window_spans(1000, 254, 64)
+    assert spans[0] == (0, 254) and spans[-1][1] == 1000
+    for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
+        assert s2 < e1 and e1 - s2 >= 64 and e2 - s2 == 254
+    with pytest.raises(ValueError):
+        window_spans(10, 10, 10)
+
+
+class CueModel(torch.nn.Module):
+    """Scores 'solicitation' high only when a given token is inside the window."""
+
+    def __init__(self, cue_id: int):
+        super().__init__()
+        self.cue_id = cue_id
+
+    def forward(self, input_ids, attention_mask=None):
+        hit = (input_ids == self.cue_id).any(dim=1).float()
+        logits = torch.stack([torch.full_like(hit, -5.0), torch.full_like(hit, -5.0), hit * 10 - 5], dim=1)
+        return SequenceClassifierOutput(logits=logits)
+
+
+def test_cue_past_token_512_is_found(tiny_base):
+    _, tokenizer = load_base_classifier(tiny_base)
+    cue = "donate"
+    cue_id = tokenizer.convert_tokens_to_ids(cue)
+    filler = " ".join(["the council met on tuesday to discuss the budget"] * 80)  # ~720 tokens
+    text = f"{filler} please {cue} now."
+    n_tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert n_tokens > 700
+    windows = make_windows(tokenizer, [text], max_length=256, stride=64)
+    assert len(windows.input_ids) > 3 and all(len(w) <= 256 for w in windows.input_ids)
+    mod = Moderator(CueModel(cue_id), tokenizer, ModelConfig(version="cue", max_length=256, stride=64))
+    pred = mod.predict(text)
+    assert [l.value for l in pred.labels] == ["solicitation"]
+    # The same text truncated to 512 tokens, as a plain pipeline would read it, loses the cue.
+    truncated = tokenizer.decode(tokenizer(text, truncation=True, max_length=512)["input_ids"], skip_special_tokens=True)
+    assert mod.predict(truncated).labels == ()
