@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from training.corpus import CORPUS, RULES, check, check_rows, similar_pairs
+from training.corpus import CARD, CARD_END, CARD_START, CORPUS, RULES, check, check_rows, counts_markdown, read_rows, similar_pairs
 
 SMALL = {**RULES, "min_entries": 1, "min_positives": 1, "min_multi": 0, "min_none": 1, "min_hard_share": 0.0,
          "min_domains": 1, "min_long_share": 0.0}
@@ -13,6 +13,12 @@ SMALL = {**RULES, "min_entries": 1, "min_positives": 1, "min_multi": 0, "min_non
 def test_shipped_corpus_passes_the_check():
     result = check(CORPUS)
     assert result.ok, "\n".join(result.errors[:20])
+
+
+def test_dataset_card_counts_are_current():
+    card = CARD.read_text()
+    section = card[card.index(CARD_START) + len(CARD_START) : card.index(CARD_END)].strip()
+    assert section == counts_markdown(read_rows(CORPUS)), "run: python -m training.corpus card"
 
 
 def _row(i, text, split="train", **labels):
