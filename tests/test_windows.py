@@ -47,3 +47,26 @@ def test_cue_past_token_512_is_found(tiny_base):
     # The same text truncated to 512 tokens, as a plain pipeline would read it, loses the cue.
     truncated = tokenizer.decode(tokenizer(text, truncation=True, max_length=512)["input_ids"], skip_special_tokens=True)
     assert mod.predict(truncated).labels == ()
+
+
+def test_fast_tokenizer_matches_transformers(tiny_base):
+    pytest.importorskip("onnxruntime")
+    from moderation.onnx_backend import FastTokenizer
+
+    _, hf = load_base_classifier(tiny_base)
+    fast = FastTokenizer(tiny_base / "tokenizer.json")
+    texts = ["Soldiers SHOT the guard — twice.", "Text GIVE to 70070 😱 £5", "Ünïcödé  wörds\nand lines", ""]
+    assert fast(texts)["input_ids"] == hf(texts, add_special_tokens=False)["input_ids"]
+    assert (fast.cls_token_id, fast.sep_token_id, fast.pad_token_id) == (hf.cls_token_id, hf.sep_token_id, hf.pad_token_id)
+
+
+def test_int8_backend_on_a_tiny_model(tiny_model, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+
+    monkeypatch.setenv("MODERATION_CACHE", str(tmp_path))
+    texts = ["Council approves budget.", "Soldiers shot the guard. " * 40]
+    fp32 = Moderator.from_pretrained(tiny_model).predict_proba(texts)
+    int8 = Moderator.from_pretrained(tiny_model, backend="int8")
+    assert list(tmp_path.rglob("model.int8.onnx"))
+    assert abs(int8.predict_proba(texts) - fp32).max() < 0.05
+    assert int8.predict(texts[0]).model_version == "tiny-test"

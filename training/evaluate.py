@@ -47,7 +47,9 @@ def evaluate(
     splits: Sequence[str] = ("dev", "test"),
     out_dir: str | Path | None = None,
     baselines: bool = True,
+    update_card: bool = False,
 ) -> EvalReport:
+    """Score the model (and the baselines) on ``splits``; optionally add the numbers to the model card."""
     moderator = Moderator.from_pretrained(model_dir)
     thresholds = np.array([moderator.thresholds[label] for label in LABELS])
     systems: dict[str, Any] = {}
@@ -76,6 +78,17 @@ def evaluate(
         md += _table(f"{split}: all entries", split_data["all"])
         md += _table(f"{split}: clear cases only", split_data["clear"])
     markdown = "\n".join(md)
+    if update_card:
+        from moderation.model import BUNDLED_MODEL_DIR
+
+        from .export import write_model_card
+
+        folder = Path(model_dir) if model_dir is not None else BUNDLED_MODEL_DIR
+        write_model_card(folder, moderator.config, {
+            f"{split} ({view} entries)" if view == "all" else f"{split} (clear cases)": data["splits"][split][view]["model"]
+            for split in splits for view in ("all", "clear")
+        }, baselines={split: {name: rep["macro_f1"] for name, rep in data["splits"][split]["all"].items()}
+                      for split in splits} if baselines else None)
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

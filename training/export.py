@@ -89,7 +89,12 @@ def _metrics_table(rep: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def write_model_card(folder: Path, config: ModelConfig, evaluation: dict[str, Any] | None = None) -> Path:
+def write_model_card(
+    folder: Path,
+    config: ModelConfig,
+    evaluation: dict[str, Any] | None = None,
+    baselines: dict[str, dict[str, float]] | None = None,
+) -> Path:
     """README.md of a model folder: base, data, thresholds, metrics, limits, version."""
     from moderation.labels import DEFINITIONS
 
@@ -124,7 +129,12 @@ def write_model_card(folder: Path, config: ModelConfig, evaluation: dict[str, An
                   _metrics_table(dev["all"])]
     if evaluation:
         for split, rep in evaluation.items():
-            lines += ["", f"## {split} metrics (`moderation evaluate`)", "", _metrics_table(rep)]
+            lines += ["", f"## Metrics: {split} (`moderation evaluate`)", "", _metrics_table(rep)]
+    if baselines:
+        lines += ["", "## Macro-F1 against baselines (all entries)", "", "| split | " + " | ".join(next(iter(baselines.values()))) + " |",
+                  "|---" * (len(next(iter(baselines.values()))) + 1) + "|"]
+        for split, scores in baselines.items():
+            lines.append(f"| {split} | " + " | ".join(f"{v:.3f}" for v in scores.values()) + " |")
     lines += [
         "",
         "## Limits",

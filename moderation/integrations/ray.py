@@ -35,13 +35,11 @@ def _clean(value: Any) -> Any:
 class RayLabeler:
     """Loads the model once per worker; ``__call__`` labels one pandas batch."""
 
-    def __init__(self, model: str | None = None, policy: str | None = None, desk: str | None = None, threads: int = 1):
-        import torch
-
+    def __init__(self, model: str | None = None, policy: str | None = None, desk: str | None = None, threads: int = 1,
+                 backend: str = "fp32"):
         from ..model import Moderator
 
-        torch.set_num_threads(threads)
-        self.moderator = Moderator.from_pretrained(model, policy=policy, desk=desk)
+        self.moderator = Moderator.from_pretrained(model, policy=policy, desk=desk, backend=backend, threads=threads)
 
     def __call__(self, batch):
         import pandas as pd
@@ -69,7 +67,8 @@ class RayLabeler:
 
 
 def label_dataset(ds, *, model: str | os.PathLike | None = None, workers: int = 2, batch_size: int = 256,
-                  policy: str | os.PathLike | None = None, desk: str | None = None, threads: int = 1):
+                  policy: str | os.PathLike | None = None, desk: str | None = None, threads: int = 1,
+                  backend: str = "fp32"):
     """A lazy ``ray.data.Dataset`` of output records for a dataset with ``id`` and ``text`` columns."""
     import ray
 
@@ -80,6 +79,7 @@ def label_dataset(ds, *, model: str | os.PathLike | None = None, workers: int = 
             "policy": None if policy is None else str(policy),
             "desk": desk,
             "threads": threads,
+            "backend": backend,
         },
         batch_size=batch_size,
         batch_format="pandas",
@@ -100,6 +100,7 @@ def label_archive_ray(
     batch_size: int = 256,
     input_format: str | None = None,
     output_format: str | None = None,
+    backend: str = "fp32",
 ) -> LabelSummary:
     """Read JSON Lines or Parquet through Ray Data, label on Ray workers, write ``output`` in input order."""
     try:
@@ -131,7 +132,8 @@ def label_archive_ray(
     else:
         ds = ray.data.read_json(input)  # Arrow's reader takes newline-delimited JSON
     ds = ds.materialize()
-    labelled = label_dataset(ds, model=model, workers=workers, batch_size=batch_size, policy=policy, desk=desk)
+    labelled = label_dataset(ds, model=model, workers=workers, batch_size=batch_size, policy=policy, desk=desk,
+                             backend=backend)
     summary = LabelSummary(output=output)
     results: list[dict[str, Any]] = []
     for batch in labelled.iter_batches(batch_format="pandas", batch_size=4096):
