@@ -38,7 +38,7 @@ class BenchRow:
 
 
 def bench_texts(tokenizer, source: Path | None, n: int, target_tokens: int = 136) -> list[str]:
-    """``n`` texts of about ``target_tokens`` tokens from a JSON Lines file of entries (cut at a word)."""
+    """``n`` texts of about ``target_tokens`` tokens (special tokens included) from a JSON Lines file."""
     texts: list[str] = []
     if source is not None and source.exists():
         for line in source.read_text(encoding="utf-8").splitlines():
@@ -49,14 +49,10 @@ def bench_texts(tokenizer, source: Path | None, n: int, target_tokens: int = 136
 
         example = Path(__file__).resolve().parents[1] / "examples" / "live_blog.txt"
         texts = [e.text for e in parse_document(example.read_text(encoding="utf-8"))]
-    out = []
-    i = 0
-    while len(out) < n:
-        words = texts[i % len(texts)].split()
-        i += 1
-        cut = words[: max(1, int(target_tokens * 0.72))]  # ~1.35 tokens per word for news English
-        out.append(" ".join(cut))
-    return out
+    texts = [t for t in texts if len(t) > target_tokens * 6] or texts  # long enough to cut
+    ids = tokenizer([texts[i % len(texts)] for i in range(n)], add_special_tokens=False)["input_ids"]
+    # the first target_tokens - 2 tokens of each (room for [CLS] and [SEP]), decoded back to text
+    return [tokenizer.decode(seq[: target_tokens - 2]) for seq in ids]
 
 
 def split_texts(source: Path | None, split: str) -> list[str]:
@@ -81,7 +77,7 @@ def run_bench(model: str | None, source: Path | None, n: int = 1000, pipeline_n:
         torch.set_num_threads(threads)
     mod = Moderator.from_pretrained(model, batch_size=batch_size)
     texts = bench_texts(mod.tokenizer, source, n)
-    n_tokens = sum(len(ids) for ids in mod.tokenizer(texts, truncation=True, max_length=512)["input_ids"])
+    n_tokens = sum(len(ids) + 2 for ids in mod.tokenizer(texts, add_special_tokens=False)["input_ids"])
     mean_tokens = n_tokens / len(texts)
     lines = [f"{len(texts)} entries, mean {mean_tokens:.0f} tokens; torch {torch.__version__}, "
              f"{torch.get_num_threads()} threads", "",

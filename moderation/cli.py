@@ -54,7 +54,8 @@ ModelOption = typer.Option(None, "--model", "-m", help="Model folder (default: t
 PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default: built-in wording).")
 DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy.")
 BackendOption = typer.Option(
-    "fp32", "--backend", help="fp32, bf16 (native-bf16 CPUs), int8 (onnxruntime; built and cached on first use) or auto."
+    "auto", "--backend",
+    help="auto (bf16 on CPUs with native bf16, else fp32), fp32, bf16, or int8 (onnxruntime; built and cached on first use).",
 )
 
 

@@ -263,14 +263,15 @@ class Moderator:
         policy: WarningPolicy | str | os.PathLike | None = None,
         desk: str | None = None,
         batch_size: int = 32,
-        backend: str = "fp32",
+        backend: str = "auto",
         threads: int | None = None,
     ) -> "Moderator":
         """Load a model folder (default: the model bundled with the package).
 
         ``backend``: ``fp32``; ``bf16`` (autocast, fast on CPUs with native bf16);
         ``int8`` (ONNX Runtime, dynamic int8 quantisation; built on first use and
-        cached); ``auto`` (bf16 where the CPU supports it natively, else fp32).
+        cached); ``auto``, the default (bf16 where the CPU supports it natively,
+        else fp32: on the bench, bf16 ran 2.4x fp32 with identical dev labels).
         ``threads`` sets the intra-op threads (for torch backends, process-wide).
         """
         if policy is not None and not isinstance(policy, WarningPolicy):

@@ -110,7 +110,7 @@ def export_int8(model, target: Path) -> Path:
                           "logits": {0: "batch"}},
         )
     tmp = target.with_suffix(".tmp")
-    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
     os.replace(tmp, target)
     fp32.unlink(missing_ok=True)
     return target

@@ -70,3 +70,15 @@ def test_int8_backend_on_a_tiny_model(tiny_model, tmp_path, monkeypatch):
     assert list(tmp_path.rglob("model.int8.onnx"))
     assert abs(int8.predict_proba(texts) - fp32).max() < 0.05
     assert int8.predict(texts[0]).model_version == "tiny-test"
+
+
+def test_paragraph_windows_only_for_long_texts(tiny_base):
+    _, tokenizer = load_base_classifier(tiny_base)
+    short = "Headline\n\nOne paragraph.\n\nAnother paragraph."
+    assert len(make_windows(tokenizer, [short], 256, 64).input_ids) == 1
+    long_text = "\n\n".join(["the council met on tuesday to discuss the budget again"] * 60) + "\n\nplease donate now."
+    plain = make_windows(tokenizer, [long_text], 128, 32, paragraphs=False)
+    with_pars = make_windows(tokenizer, [long_text], 128, 32)
+    assert len(with_pars.input_ids) > len(plain.input_ids)
+    last = with_pars.input_ids[-1]
+    assert tokenizer.decode(last[1:-1]) == "please donate now."  # the last paragraph, on its own

@@ -50,7 +50,9 @@ class Batch:
 
 def encode(tokenizer, examples: Sequence[Example], max_length: int, stride: int) -> list[list[list[int]]]:
     """Windows of each example, as lists of token ids."""
-    windows = make_windows(tokenizer, [normalize_for_model(e.text) for e in examples], max_length, stride)
+    windows = make_windows(
+        tokenizer, [normalize_for_model(e.text) for e in examples], max_length, stride, paragraphs=False
+    )
     per_entry: list[list[list[int]]] = [[] for _ in examples]
     for ids, owner in zip(windows.input_ids, windows.owner):
         per_entry[owner].append(ids)

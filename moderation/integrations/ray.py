@@ -36,7 +36,7 @@ class RayLabeler:
     """Loads the model once per worker; ``__call__`` labels one pandas batch."""
 
     def __init__(self, model: str | None = None, policy: str | None = None, desk: str | None = None, threads: int = 1,
-                 backend: str = "fp32"):
+                 backend: str = "auto"):
         from ..model import Moderator
 
         self.moderator = Moderator.from_pretrained(model, policy=policy, desk=desk, backend=backend, threads=threads)
@@ -68,7 +68,7 @@ class RayLabeler:
 
 def label_dataset(ds, *, model: str | os.PathLike | None = None, workers: int = 2, batch_size: int = 256,
                   policy: str | os.PathLike | None = None, desk: str | None = None, threads: int = 1,
-                  backend: str = "fp32"):
+                  backend: str = "auto"):
     """A lazy ``ray.data.Dataset`` of output records for a dataset with ``id`` and ``text`` columns."""
     import ray
 
@@ -100,7 +100,7 @@ def label_archive_ray(
     batch_size: int = 256,
     input_format: str | None = None,
     output_format: str | None = None,
-    backend: str = "fp32",
+    backend: str = "auto",
 ) -> LabelSummary:
     """Read JSON Lines or Parquet through Ray Data, label on Ray workers, write ``output`` in input order."""
     try:
