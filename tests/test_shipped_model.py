@@ -70,24 +70,27 @@ def test_behavioural_suite(shipped, capsys):
     assert not low, f"categories under their floor: {low}"
 
 
-# int8 (dynamic, per-channel) moves a few scores by up to 0.22 on this model (measured on the dev split
-# and the behavioural cases), so its band is wider; its label agreement with fp32 on dev is 99.8%.
-BANDS = {"bf16": 0.05, "int8": 0.25}
+BAND = 0.05
+# Share of label decisions (fp32 score more than BAND from the threshold) that must match fp32.
+# int8 (dynamic, per-channel) moves a few scores by up to 0.22 on this model; measured agreement
+# of whole entries with fp32 on the dev split is 99.5%.
+REQUIRED = {"bf16": 1.0, "int8": 0.99}
 
 
-@pytest.mark.parametrize("backend", sorted(BANDS))
+@pytest.mark.parametrize("backend", sorted(REQUIRED))
 def test_backends_agree_with_fp32_outside_a_band(shipped, backend, tmp_path, monkeypatch):
-    """Every backend gives fp32's labels, except where fp32's score is within a band of the threshold."""
+    """Backends give fp32's labels, apart from scores within a small band of the threshold."""
     monkeypatch.setenv("MODERATION_CACHE", str(tmp_path))
     fast = Moderator.from_pretrained(backend=backend)
     cases = [json.loads(l)["text"] for l in (ROOT / "tests/behavioural/cases.jsonl").read_text().splitlines()]
-    texts = cases[::2] + [item.entry.text for item in shipped.screen((ROOT / "examples/live_blog.txt").read_text())]
+    texts = cases + [item.entry.text for item in shipped.screen((ROOT / "examples/live_blog.txt").read_text())]
     ref, got = shipped.predict(texts), fast.predict(texts)
-    checked = 0
+    checked = agreed = 0
     for a, b in zip(ref, got):
         assert b.model_version == a.model_version
         for label, score in a.scores.items():
-            if abs(score - shipped.thresholds[label]) > BANDS[backend]:
+            if abs(score - shipped.thresholds[label]) > BAND:
                 checked += 1
-                assert (label in a.labels) == (label in b.labels), (backend, label, score, b.scores[label])
+                agreed += (label in a.labels) == (label in b.labels)
     assert checked > 0.8 * 3 * len(texts)
+    assert agreed / checked >= REQUIRED[backend], f"{backend}: {agreed}/{checked} label decisions agree"
