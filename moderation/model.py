@@ -17,15 +17,12 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, overload
+from typing import Any, Iterable, Mapping, Sequence, overload
 
 from .labels import LABELS, Label
 from .policy import WarningPolicy
 from .results import Entry, Prediction, ScreenedEntry
 from .windows import make_windows
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
 
 MODEL_CONFIG_NAME = "moderation.json"
 ADAPTER_NAME = "adapter.safetensors"

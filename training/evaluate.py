@@ -52,7 +52,6 @@ def evaluate(
     """Score the model (and the baselines) on ``splits``; optionally add the numbers to the model card."""
     moderator = Moderator.from_pretrained(model_dir)
     thresholds = np.array([moderator.thresholds[label] for label in LABELS])
-    systems: dict[str, Any] = {}
     if baselines:
         train = load_split(corpus, "train")
         dev = load_split(corpus, "dev")

@@ -8,7 +8,6 @@ passage and the loss never pretends that every window carries the cue.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import random
