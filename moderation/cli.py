@@ -70,10 +70,10 @@ def load_moderator(model: Optional[Path], policy: Optional[Path], desk: Optional
 
 
 def read_document(path: str) -> str:
-    from .records import InputError, _decode, _read_bytes
+    from .records import InputError, read_text
 
     try:
-        return _decode(_read_bytes(path), "<stdin>" if path == "-" else path)
+        return read_text(path)
     except InputError as exc:
         raise fail(str(exc)) from None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .labels import LABELS
-from .records import InputError, Record, output_record, read_records, serialise, to_utf8, write_atomic
+from .records import InputError, Record, output_record, read_records, serialise, write_atomic
 
 
 @dataclass
@@ -99,7 +99,7 @@ def label_archive(
         if resume:
             done = _done_records(partial, records)
             # rewrite without a torn last line before appending
-            partial.write_bytes(to_utf8("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done)))
+            partial.write_bytes(serialise(done, "jsonl"))
         else:
             partial.unlink(missing_ok=True)
     summary.resumed = len(done)
@@ -115,7 +115,7 @@ def label_archive(
             chunk = label_records(moderator, records[start : start + batch_size], strict=strict)
             results.extend(chunk)
             if sink is not None:
-                sink.write(to_utf8("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chunk)))
+                sink.write(serialise(chunk, "jsonl"))
                 sink.flush()
                 os.fsync(sink.fileno())
             if bar is not None:

@@ -65,6 +65,11 @@ def _read_bytes(path: str) -> bytes:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
+def read_text(path: str) -> str:
+    """A text input (``-`` for stdin) as a string; invalid UTF-8 bytes are replaced."""
+    return _decode(_read_bytes(path), "<stdin>" if path == "-" else path)
+
+
 def _decode(data: bytes, path: str) -> str:
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"{path} looks like a binary file, not text")
@@ -98,7 +103,7 @@ def read_records(path: str, fmt: str | None = None) -> Iterator[Record]:
     if fmt == "parquet":
         yield from _read_parquet(path, name, seen)
         return
-    text = _decode(_read_bytes(path), name)
+    text = read_text(path)
     if fmt == "jsonl":
         index = 0
         for lineno, line in enumerate(text.splitlines(), start=1):

@@ -21,7 +21,6 @@ import numpy as np
 from moderation.labels import LABELS, Label
 
 SUITE_DIR = Path(__file__).resolve().parents[1] / "tests" / "behavioural"
-PERTURBATIONS = ("perturb_zero_width", "perturb_homoglyph", "perturb_letter_spacing", "perturb_deep_in_article")
 
 _LOOKALIKE = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "i": "і"}
 

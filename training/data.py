@@ -11,7 +11,6 @@ import numpy as np
 
 from moderation.labels import LABELS, Label
 
-SPLITS = ("train", "dev", "test")
 
 
 @dataclass(frozen=True)

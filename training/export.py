@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -151,6 +150,3 @@ def write_model_card(
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
-
-def load_metadata(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / "moderation.json").read_text())

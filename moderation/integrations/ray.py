@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..labelling import LabelSummary, label_records
-from ..records import InputError, format_of, make_record, serialise, write_atomic
+from ..records import InputError, Record, format_of, make_record, serialise, write_atomic
+
+OUTPUT_FIELDS = ["id", "scores", "labels", "warnings", "model_version", "error"]
 
 
 def _clean(value: Any) -> Any:
@@ -49,21 +51,11 @@ class RayLabeler:
         for row in batch.itertuples(index=False):
             obj = {k: _clean(v) for k, v in zip(columns, row)}
             rid = obj.get("id")
-            rec = make_record(obj, "", f"id {rid!r}", set())
-            if rec.error is None and (rid is None or rid == ""):
-                rec = type(rec)(id="", text=None, where=rec.where, error="record has no id")
-            records.append(rec)
-        out = label_records(self.moderator, records)
-        return pd.DataFrame(
-            {
-                "id": [r["id"] for r in out],
-                "scores": [r["scores"] for r in out],
-                "labels": [r["labels"] for r in out],
-                "warnings": [r["warnings"] for r in out],
-                "model_version": [r["model_version"] for r in out],
-                "error": [r["error"] for r in out],
-            }
-        )
+            if rid is None or rid == "":
+                records.append(Record(id="", text=None, error="record has no id"))
+            else:
+                records.append(make_record(obj, str(rid), f"id {rid!r}", set()))
+        return pd.DataFrame(label_records(self.moderator, records), columns=OUTPUT_FIELDS)
 
 
 def label_dataset(ds, *, model: str | os.PathLike | None = None, workers: int = 2, batch_size: int = 256,
