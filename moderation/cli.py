@@ -54,8 +54,9 @@ ModelOption = typer.Option(None, "--model", "-m", help="Model folder (default: t
 PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default: built-in wording).")
 DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy.")
 BackendOption = typer.Option(
-    "auto", "--backend",
-    help="auto (bf16 on CPUs with native bf16, else fp32), fp32, bf16, or int8 (onnxruntime; built and cached on first use).",
+    "auto", "--backend", envvar="MODERATION_BACKEND",
+    help="auto (int8 where onnxruntime is installed, else bf16 on CPUs with native bf16, else fp32), "
+    "int8 (onnxruntime; built once and cached), bf16 or fp32.",
 )
 
 
@@ -175,7 +176,7 @@ def bench(
     n: int = typer.Option(1000, "--n", min=1, help="Entries for the batch paths."),
     pipeline_n: int = typer.Option(300, "--pipeline-n", min=1, help="Entries for the (slow) naive pipeline."),
     backends: str = typer.Option("fp32,bf16,int8", "--backends", help="Comma-separated backends to time."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Windows per model call (default: per backend)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1),
     model: Optional[Path] = ModelOption,
 ) -> None:

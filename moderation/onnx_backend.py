@@ -10,7 +10,10 @@ the tokenizer is read straight from ``tokenizer.json`` with ``tokenizers``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -20,13 +23,19 @@ import numpy as np
 from .model import ADAPTER_NAME, MODEL_CONFIG_NAME, ModelLoadError
 
 
+logger = logging.getLogger("moderation")
+
+#: Part of the cache key: change it whenever the export or quantisation recipe changes.
+EXPORT_RECIPE = "eager-dyn-int8-v2"
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("MODERATION_CACHE", Path.home() / ".cache" / "news-moderation"))
 
 
 def model_digest(folder: Path, base: Path | None) -> str:
     """A short hash of the files that define the model (weights and settings)."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(EXPORT_RECIPE.encode())
     names = [MODEL_CONFIG_NAME, ADAPTER_NAME, "model.safetensors", "config.json"]
     for root in (folder, base):
         if root is None:
@@ -65,30 +74,80 @@ class FastTokenizer:
         return {"input_ids": [e.ids for e in encoded]}
 
 
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class OnnxClassifier:
-    """Runs the quantised model; ``logits(ids, mask)`` takes and returns numpy arrays."""
+    """Runs the quantised model one window per call, on ``threads`` single-threaded sessions.
+
+    Dynamic quantisation picks each activation's int8 scale from the whole input of
+    a call, so in a padded batch a window's scores would depend on the other windows
+    in it (measured on dev with the shipped model: up to 0.24 in probability, and 1
+    to 2 of 429 entries changing label between batch sizes 1, 8 and 32). One window
+    per call makes every entry's scores independent of its neighbours, so the gate
+    and an archive run give the same answer. Side-by-side single-threaded sessions
+    are also the fastest way found to run it on 2 cores (267 windows/s, against 237/s
+    for one two-threaded session on batches of 8).
+    """
 
     def __init__(self, path: Path, threads: int | None = None):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.workers = max(1, threads or available_cpus())
+        self.sessions = [ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                         for _ in range(self.workers)]
+        self._pool = None
 
-    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        feeds = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64)}
-        return self.session.run(["logits"], feeds)[0]
+    def _run(self, session, windows: Sequence[Sequence[int]]) -> list[np.ndarray]:
+        out = []
+        for window in windows:
+            ids = np.asarray(window, dtype=np.int64)[None, :]
+            out.append(session.run(["logits"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0])
+        return out
+
+    def logits(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
+        """Logits of each window (token ids with special tokens), shape ``(len(windows), n_labels)``."""
+        if not len(windows):
+            return np.zeros((0, 0), dtype=np.float32)
+        if self.workers == 1 or len(windows) == 1:
+            return np.stack(self._run(self.sessions[0], windows))
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="moderation-int8")
+        # worker k takes windows k, k + n, k + 2n ...: similar lengths when windows are sorted
+        parts = list(self._pool.map(self._run, self.sessions,
+                                    [windows[k:: self.workers] for k in range(self.workers)]))
+        out = np.empty((len(windows), len(parts[0][0])), dtype=np.float32)
+        for k, part in enumerate(parts):
+            out[k:: self.workers] = part
+        return out
 
 
 def export_int8(model, target: Path) -> Path:
-    """Export ``model`` (a torch sequence classifier) to ONNX and quantise its weights to int8."""
+    """Export ``model`` (a torch sequence classifier) to ONNX and quantise its weights to int8.
+
+    The graph is traced with the eager attention (explicit matmul and softmax):
+    ONNX Runtime fuses and quantises it into a graph that ran 218 entries/s on the
+    bench, against 163/s for the SDPA trace of the same model. Weights are int8 per
+    output channel; activations are quantised on the fly. The files are built in a
+    private folder beside ``target`` and moved into place, so processes that build
+    at the same time (Ray workers) never read a half-written model.
+    """
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    fp32 = target.with_name("model.fp32.onnx")
+    build = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    fp32, int8 = build / "model.fp32.onnx", build / "model.int8.onnx"
     ids = torch.full((2, 16), 1000, dtype=torch.long)
     mask = torch.ones_like(ids)
 
@@ -101,17 +160,28 @@ def export_int8(model, target: Path) -> Path:
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
 
     model.eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes about Python-side shape checks that are constant here
-        torch.onnx.export(
-            _Logits(model), (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"],
-            output_names=["logits"], opset_version=17, dynamo=False,
-            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                          "logits": {0: "batch"}},
-        )
-    tmp = target.with_suffix(".tmp")
-    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
-    os.replace(tmp, target)
-    fp32.unlink(missing_ok=True)
+    attention = getattr(model.config, "_attn_implementation", None)
+    try:
+        if attention not in (None, "eager") and hasattr(model, "set_attn_implementation"):
+            model.set_attn_implementation("eager")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes about Python-side shape checks that are constant here
+            torch.onnx.export(
+                _Logits(model), (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"],
+                output_names=["logits"], opset_version=17, dynamo=False,
+                dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                              "logits": {0: "batch"}},
+            )
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # the quantiser logs advice about static quantisation to the root logger
+        try:
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            root.setLevel(level)
+        os.replace(int8, target)
+    finally:
+        if attention not in (None, "eager") and hasattr(model, "set_attn_implementation"):
+            model.set_attn_implementation(attention)
+        shutil.rmtree(build, ignore_errors=True)
     return target
-

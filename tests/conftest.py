@@ -29,6 +29,16 @@ def build_tiny_bert(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def int8_cache(tmp_path_factory) -> Path:
+    """Int8 models built during the tests go to a fresh cache, not the user's."""
+    import os
+
+    folder = tmp_path_factory.mktemp("int8_cache")
+    os.environ["MODERATION_CACHE"] = str(folder)  # inherited by CLI subprocesses and Ray workers
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory) -> Path:
     """A tiny base model folder (no moderation.json): what a user's own base would look like."""

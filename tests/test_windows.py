@@ -65,11 +65,31 @@ def test_int8_backend_on_a_tiny_model(tiny_model, tmp_path, monkeypatch):
 
     monkeypatch.setenv("MODERATION_CACHE", str(tmp_path))
     texts = ["Council approves budget.", "Soldiers shot the guard. " * 40]
-    fp32 = Moderator.from_pretrained(tiny_model).predict_proba(texts)
+    fp32 = Moderator.from_pretrained(tiny_model, backend="fp32").predict_proba(texts)
     int8 = Moderator.from_pretrained(tiny_model, backend="int8")
     assert list(tmp_path.rglob("model.int8.onnx"))
     assert abs(int8.predict_proba(texts) - fp32).max() < 0.05
     assert int8.predict(texts[0]).model_version == "tiny-test"
+    assert not list(tmp_path.rglob(".build-*")), "the build folder is removed once the model is in place"
+
+
+def test_auto_backend_prefers_int8_and_falls_back_to_torch(tiny_model, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from moderation.model import ModelLoadError
+
+    monkeypatch.setenv("MODERATION_CACHE", str(tmp_path / "cache"))
+    assert Moderator.from_pretrained(tiny_model).backend == "int8"
+    monkeypatch.setenv("MODERATION_BACKEND", "fp32")
+    assert Moderator.from_pretrained(tiny_model).backend == "fp32"
+    monkeypatch.delenv("MODERATION_BACKEND")
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("MODERATION_CACHE", str(blocked))
+    fallback = Moderator.from_pretrained(tiny_model)  # cannot build int8 here: torch instead
+    assert fallback.backend in ("bf16", "fp32") and fallback.model is not None
+    with pytest.raises(ModelLoadError, match="cannot write"):
+        Moderator.from_pretrained(tiny_model, backend="int8")
 
 
 def test_paragraph_windows_only_for_long_texts(tiny_base):
