@@ -121,3 +121,37 @@ def test_corrupt_model_folder_gives_clear_error(trained, tmp_path):
         load_model(broken)
     with pytest.raises(ModelLoadError, match="does not exist"):
         load_model(tmp_path / "missing")
+
+
+def test_evaluate_reports_model_baselines_and_contrast_sets(trained, tmp_path):
+    from tests.conftest import TINY_CORPUS
+    from training.data import contrast_mask, load_split
+    from training.evaluate import evaluate
+
+    out, _ = trained
+    corpus = tmp_path / "corpus.jsonl"
+    rows = []
+    for split in ("train", "dev"):
+        for i, (text, gv, ur, so) in enumerate(TINY_CORPUS):
+            rows.append({"id": f"{split}{i}", "text": text, "graphic_violence": gv, "unverified_rumour": ur,
+                         "solicitation": so, "ambiguous": [], "split": split, "story": f"{split}-s{i}"})
+    test = [("Text GIVE to 70070 to donate £5.", 0, 0, 1, "pair"), ("The charity said texts raised £5m.", 0, 0, 0, "pair"),
+            ("Council meets on Tuesday.", 0, 0, 0, "lone"), ("Sources say the striker will sign.", 0, 1, 0, "same"),
+            ("Insiders claim the striker will sign.", 0, 1, 0, "same")]
+    for i, (text, gv, ur, so, story) in enumerate(test):
+        rows.append({"id": f"test{i}", "text": text, "graphic_violence": gv, "unverified_rumour": ur,
+                     "solicitation": so, "ambiguous": ["solicitation"] if i == 1 else [], "split": "test",
+                     "story": story})
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    # only the pair whose labels differ is a contrast set; a story whose entries agree is not
+    assert contrast_mask(load_split(corpus, "test")).tolist() == [True, True, False, False, False]
+    report = evaluate(out, corpus, ["test"], tmp_path / "reports", backend="fp32")
+    split = report.data["splits"]["test"]
+    assert report.data["backend"] == "fp32" and split["n"] == 5 and split["n_contrast"] == 2
+    for view in ("all", "clear", "contrast"):
+        assert set(split[view]) == {"model", "tfidf_logreg", "keyword_rules"}
+    assert split["contrast"]["model"]["labels"]["solicitation"]["n"] == 2
+    assert split["clear"]["model"]["labels"]["solicitation"]["n"] == 4  # the ambiguous cell is left out
+    assert "contrast sets only (2 entries)" in (tmp_path / "reports" / "report.md").read_text()
+    assert json.loads((tmp_path / "reports" / "report.json").read_text())["model_version"] == "smoke-1"

@@ -141,8 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.behaviour", description="Run the behavioural suite.")
     parser.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     parser.add_argument("--failures", action="store_true", help="list the failing checks")
+    parser.add_argument("--backend", default=None, help="fp32, bf16, int8 or auto (default: the package default)")
     args = parser.parse_args(argv)
-    result = run_suite(moderator_predict(Moderator.from_pretrained(args.model)), build_checks())
+    result = run_suite(moderator_predict(Moderator.from_pretrained(args.model, backend=args.backend)), build_checks())
     print(result.table())
     if args.failures:
         for check in result.failures:

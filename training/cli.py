@@ -34,12 +34,13 @@ def evaluate_command(
     out: Path = typer.Option(Path("reports"), "--out", help="Folder for report.json and report.md."),
     baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also train and score the baselines."),
     update_card: bool = typer.Option(False, "--update-card", help="Write the metrics into the model's card."),
+    backend: str = typer.Option("auto", "--backend", help="Backend the model runs on (default: the package default)."),
 ) -> None:
     """Evaluate a model (and the baselines) on the corpus; print the Markdown report."""
     from .evaluate import evaluate
 
     report = evaluate(model, corpus, [s.strip() for s in splits.split(",") if s.strip()], out,
-                      baselines=baselines, update_card=update_card)
+                      baselines=baselines, update_card=update_card, backend=backend)
     typer.echo(report.markdown)
 
 

@@ -12,7 +12,6 @@ import numpy as np
 from moderation.labels import LABELS, Label
 
 
-
 @dataclass(frozen=True)
 class Example:
     id: str
@@ -64,3 +63,14 @@ def clear_mask(examples: Sequence[Example]) -> np.ndarray:
     return np.array([[label not in e.ambiguous for label in LABELS] for e in examples], dtype=bool).reshape(
         -1, len(LABELS)
     )
+
+
+def contrast_mask(examples: Sequence[Example]) -> np.ndarray:
+    """True for entries whose story holds another entry with a different value of some label."""
+    from collections import defaultdict
+
+    by_story: dict[str, set[tuple[int, ...]]] = defaultdict(set)
+    for e in examples:
+        if e.raw.get("story"):
+            by_story[e.raw["story"]].add(e.labels)
+    return np.array([len(by_story.get(e.raw.get("story") or "", ())) > 1 for e in examples], dtype=bool)

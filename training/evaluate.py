@@ -1,7 +1,10 @@
 """Evaluation report: the model and two baselines, per label and macro, on dev and test.
 
-Reports every number twice: on all entries, and on the clear cases (cells not
-marked ambiguous for that label), as the labelling guideline asks.
+Reports every number on all entries and on the clear cases (cells not marked
+ambiguous for that label), as the labelling guideline asks, and a third time on the
+split's contrast sets: entries whose story also has an entry with a different value
+of some label (minimal pairs written so that the same words appear on both sides of
+a boundary), where a bag-of-words model cannot lean on vocabulary.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from moderation.labels import LABELS
 from moderation.model import Moderator
 
 from .baselines import KeywordRules, TfidfLogReg
-from .data import clear_mask, label_matrix, load_split
+from .data import clear_mask, contrast_mask, label_matrix, load_split
 from .metrics import report
 
 METRICS = ("precision", "recall", "f1", "auprc", "ece")
@@ -48,9 +51,10 @@ def evaluate(
     out_dir: str | Path | None = None,
     baselines: bool = True,
     update_card: bool = False,
+    backend: str = "auto",
 ) -> EvalReport:
     """Score the model (and the baselines) on ``splits``; optionally add the numbers to the model card."""
-    moderator = Moderator.from_pretrained(model_dir)
+    moderator = Moderator.from_pretrained(model_dir, backend=backend)
     thresholds = np.array([moderator.thresholds[label] for label in LABELS])
     if baselines:
         train = load_split(corpus, "train")
@@ -58,8 +62,10 @@ def evaluate(
         tfidf = TfidfLogReg().fit([e.text for e in train], label_matrix(train))
         tfidf_thresholds = tfidf.fit_thresholds([e.text for e in dev], label_matrix(dev))
         rules = KeywordRules()
-    data: dict[str, Any] = {"model_version": moderator.version, "corpus": str(corpus), "splits": {}}
-    md = [f"# Evaluation of model {moderator.version}", "", f"Corpus: `{corpus}`. Thresholds and temperatures "
+    data: dict[str, Any] = {"model_version": moderator.version, "backend": moderator.backend, "corpus": str(corpus),
+                            "splits": {}}
+    md = [f"# Evaluation of model {moderator.version} ({moderator.backend} backend)", "",
+          f"Corpus: `{corpus}`. Thresholds and temperatures "
           "(model) and thresholds (TF-IDF) were fitted on dev, so dev numbers are optimistic; test is untouched.", ""]
     for split in splits:
         examples = load_split(corpus, split)
@@ -69,13 +75,19 @@ def evaluate(
         if baselines:
             scored["tfidf_logreg"] = (tfidf.predict_proba(texts), tfidf_thresholds)
             scored["keyword_rules"] = (rules.predict_proba(texts), np.full(len(LABELS), 0.5))
+        contrast = contrast_mask(examples)
+        views = [("all", None), ("clear", mask)]
+        if contrast.any():
+            views.append(("contrast", np.repeat(contrast[:, None], len(LABELS), axis=1)))
         split_data = {}
-        for view, m in (("all", None), ("clear", mask)):
+        for view, m in views:
             split_data[view] = {name: report(y, prob, thr, m) for name, (prob, thr) in scored.items()}
-        data["splits"][split] = {"n": len(examples), **split_data}
+        data["splits"][split] = {"n": len(examples), "n_contrast": int(contrast.sum()), **split_data}
         md += [f"## {split} ({len(examples)} entries)", ""]
         md += _table(f"{split}: all entries", split_data["all"])
         md += _table(f"{split}: clear cases only", split_data["clear"])
+        if "contrast" in split_data:
+            md += _table(f"{split}: contrast sets only ({int(contrast.sum())} entries)", split_data["contrast"])
     markdown = "\n".join(md)
     if update_card:
         from moderation.model import BUNDLED_MODEL_DIR
