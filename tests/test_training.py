@@ -155,3 +155,11 @@ def test_evaluate_reports_model_baselines_and_contrast_sets(trained, tmp_path):
     assert split["clear"]["model"]["labels"]["solicitation"]["n"] == 4  # the ambiguous cell is left out
     assert "contrast sets only (2 entries)" in (tmp_path / "reports" / "report.md").read_text()
     assert json.loads((tmp_path / "reports" / "report.json").read_text())["model_version"] == "smoke-1"
+
+
+def test_behaviour_runner_scores_a_baseline(capsys):
+    from training.behaviour import build_checks, main
+
+    assert main(["--baseline", "keywords"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert last[0] == "overall" and int(last[2]) == len(build_checks()) and 0 < int(last[1]) < int(last[2])

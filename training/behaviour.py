@@ -133,17 +133,38 @@ def moderator_predict(moderator) -> Callable[[list[str]], np.ndarray]:
     return predict
 
 
+def baseline_predict(name: str, corpus: Path) -> Callable[[list[str]], np.ndarray]:
+    """A baseline of the evaluation report, trained on the corpus's train split (thresholds on dev)."""
+    from .baselines import KeywordRules, TfidfLogReg
+    from .data import label_matrix, load_split
+
+    if name == "keywords":
+        rules = KeywordRules()
+        return lambda texts: (rules.predict_proba(texts) >= 0.5).astype(int)
+    train, dev = load_split(corpus, "train"), load_split(corpus, "dev")
+    tfidf = TfidfLogReg().fit([e.text for e in train], label_matrix(train))
+    thresholds = tfidf.fit_thresholds([e.text for e in dev], label_matrix(dev))
+    return lambda texts: (tfidf.predict_proba(texts) >= thresholds).astype(int)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
-
-    from moderation.model import Moderator
 
     parser = argparse.ArgumentParser(prog="python -m training.behaviour", description="Run the behavioural suite.")
     parser.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     parser.add_argument("--failures", action="store_true", help="list the failing checks")
     parser.add_argument("--backend", default=None, help="fp32, bf16, int8 or auto (default: the package default)")
+    parser.add_argument("--baseline", choices=("tfidf", "keywords"), default=None,
+                        help="run a baseline instead of the model (TF-IDF is trained on --corpus)")
+    parser.add_argument("--corpus", type=Path, default=Path(__file__).parent / "data" / "corpus.jsonl")
     args = parser.parse_args(argv)
-    result = run_suite(moderator_predict(Moderator.from_pretrained(args.model, backend=args.backend)), build_checks())
+    if args.baseline:
+        predict = baseline_predict(args.baseline, args.corpus)
+    else:
+        from moderation.model import Moderator
+
+        predict = moderator_predict(Moderator.from_pretrained(args.model, backend=args.backend))
+    result = run_suite(predict, build_checks())
     print(result.table())
     if args.failures:
         for check in result.failures:

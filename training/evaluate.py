@@ -95,11 +95,12 @@ def evaluate(
         from .export import write_model_card
 
         folder = Path(model_dir) if model_dir is not None else BUNDLED_MODEL_DIR
+        titles = {"all": "all entries", "clear": "clear cases", "contrast": "contrast sets"}
         write_model_card(folder, moderator.config, {
-            f"{split} ({view} entries)" if view == "all" else f"{split} (clear cases)": data["splits"][split][view]["model"]
-            for split in splits for view in ("all", "clear")
+            f"{split} ({title})": data["splits"][split][view]["model"]
+            for split in splits for view, title in titles.items() if view in data["splits"][split]
         }, baselines={split: {name: rep["macro_f1"] for name, rep in data["splits"][split]["all"].items()}
-                      for split in splits} if baselines else None)
+                      for split in splits} if baselines else None, backend=moderator.backend)
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -93,6 +93,7 @@ def write_model_card(
     config: ModelConfig,
     evaluation: dict[str, Any] | None = None,
     baselines: dict[str, dict[str, float]] | None = None,
+    backend: str | None = None,
 ) -> Path:
     """README.md of a model folder: base, data, thresholds, metrics, limits, version."""
     from moderation.labels import DEFINITIONS
@@ -127,6 +128,10 @@ def write_model_card(
         lines += ["", "## Dev metrics (used for model selection and thresholds, so optimistic)", "",
                   _metrics_table(dev["all"])]
     if evaluation:
+        if backend:
+            lines += ["", f"Metrics from `moderation evaluate` were measured on the `{backend}` backend "
+                      "(the package default where onnxruntime is installed)." if backend == "int8" else
+                      f"Metrics from `moderation evaluate` were measured on the `{backend}` backend."]
         for split, rep in evaluation.items():
             lines += ["", f"## Metrics: {split} (`moderation evaluate`)", "", _metrics_table(rep)]
     if baselines:
@@ -138,7 +143,8 @@ def write_model_card(
         "",
         "## Limits",
         "",
-        "- Trained on an English news corpus written for this project (about 3,000 entries); it has not seen "
+        f"- Trained on an English news corpus written for this project ({extra.get('train_entries', 'n/a')} training "
+        "entries); it has not seen "
         "real publishers' archives, other languages, or the full variety of live-blog formats.",
         "- Scores are calibrated on the project's dev split; calibration on other text will drift.",
         "- `unverified_rumour` depends on how a claim is sourced, which a 6-layer model judges from surface cues "
