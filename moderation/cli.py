@@ -187,6 +187,13 @@ def bench(
                          [b.strip() for b in backends.split(",") if b.strip()], batch_size, threads))
 
 
+@app.command()
+def prepare(model: Optional[Path] = ModelOption) -> None:
+    """Build and cache the int8 model now (for images and CI), instead of on the first int8 run."""
+    mod = load_moderator(model, None, None, backend="int8")
+    typer.echo(f"int8 model for {mod.version} ready: {mod.onnx.path}")
+
+
 @app.command("labels")
 def show_labels() -> None:
     """Print the three labels and what each means."""

@@ -293,9 +293,9 @@ class Moderator:
         if backend in ("int8", "auto"):
             try:
                 return cls._from_pretrained_int8(path, base_model, threads, **options)
-            except _Int8Unavailable as exc:
+            except _Int8Unavailable as exc:  # a ModelLoadError
                 if backend == "int8":
-                    raise ModelLoadError(str(exc)) from exc
+                    raise
                 logger.info("auto backend: %s; using torch", exc)
         if threads:
             import torch
@@ -325,7 +325,7 @@ class Moderator:
         target = ox.cache_dir() / key / "model.int8.onnx"
         if not target.is_file():
             model, _, config = load_model(folder, base_model=base_model)
-            logger.warning("building the int8 model once (about 20 s); cached in %s", target.parent)
+            logger.warning("building the int8 model once (about 10 s); cached in %s", target.parent)
             try:
                 ox.export_int8(model, target)
             except ImportError as exc:

@@ -26,7 +26,7 @@ from .model import ADAPTER_NAME, MODEL_CONFIG_NAME, ModelLoadError
 logger = logging.getLogger("moderation")
 
 #: Part of the cache key: change it whenever the export or quantisation recipe changes.
-EXPORT_RECIPE = "eager-dyn-int8-v2"
+EXPORT_RECIPE = "eager-dyn-int8-v3"
 
 
 def cache_dir() -> Path:
@@ -101,6 +101,7 @@ class OnnxClassifier:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.path = Path(path)
         self.workers = max(1, threads or available_cpus())
         self.sessions = [ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
                          for _ in range(self.workers)]
@@ -132,13 +133,29 @@ class OnnxClassifier:
         return out
 
 
+def _kept_in_fp32(path: Path) -> list[str]:
+    """Matmuls left in fp32: the first layer's feed-forward output projection.
+
+    Its input (after GELU) has the widest range of any matmul input, so one int8
+    scale per call loses most there. Keeping that one matmul in fp32 raised label
+    agreement with fp32 from 98.96% to 99.26% on 2,993 texts (half the train split
+    plus the behavioural checks) and from 98.57% to 99.29% on dev, for about 6% of
+    the speed; keeping all six layers' projections gave 99.47% but 25% slower.
+    """
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return [n.name for n in graph.node if n.op_type == "MatMul" and "layer.0/output/dense" in n.name]
+
+
 def export_int8(model, target: Path) -> Path:
     """Export ``model`` (a torch sequence classifier) to ONNX and quantise its weights to int8.
 
     The graph is traced with the eager attention (explicit matmul and softmax):
     ONNX Runtime fuses and quantises it into a graph that ran 218 entries/s on the
     bench, against 163/s for the SDPA trace of the same model. Weights are int8 per
-    output channel; activations are quantised on the fly. The files are built in a
+    output channel; activations are quantised on the fly; one matmul stays in fp32
+    (see ``_kept_in_fp32``). The files are built in a
     private folder beside ``target`` and moved into place, so processes that build
     at the same time (Ray workers) never read a half-written model.
     """
@@ -176,7 +193,8 @@ def export_int8(model, target: Path) -> Path:
         level = root.level
         root.setLevel(logging.ERROR)  # the quantiser logs advice about static quantisation to the root logger
         try:
-            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+                             nodes_to_exclude=_kept_in_fp32(fp32))
         finally:
             root.setLevel(level)
         os.replace(int8, target)

@@ -10,3 +10,5 @@ PIP=(.venv/bin/python -m pip -q --disable-pip-version-check)
 .venv/bin/python -c "import torch" 2>/dev/null || "${PIP[@]}" install "$TORCH_SPEC"
 "${PIP[@]}" install -e ".[train,dev,ray,onnx]"
 .venv/bin/python -c "import moderation, torch; print('set up: torch', torch.__version__)"
+# Build the default (int8) backend's model once now, so the first screen starts in under a second.
+.venv/bin/moderation prepare

@@ -22,8 +22,20 @@ def run(*args, input=None):
 def test_help_lists_every_command():
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("screen", "label", "labels", "bench", "train", "evaluate", "corpus"):
+    for command in ("screen", "label", "labels", "bench", "prepare", "train", "evaluate", "corpus"):
         assert command in result.output
+
+
+def test_prepare_builds_the_int8_model_once(tiny_model, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("MODERATION_CACHE", str(tmp_path))
+    first = run("prepare", "--model", tiny_model)
+    assert first.exit_code == 0, first.output
+    built = list(tmp_path.rglob("model.int8.onnx"))
+    assert len(built) == 1 and str(built[0]) in first.output
+    mtime = built[0].stat().st_mtime_ns
+    assert run("prepare", "--model", tiny_model).exit_code == 0
+    assert built[0].stat().st_mtime_ns == mtime  # cached: not rebuilt
 
 
 def test_labels_command():

@@ -39,6 +39,8 @@ class DataArgs:
     dev_split: str = "dev"
     test_split: str = "test"
     max_windows: int = 8  # per entry while training (windows spread over the whole entry)
+    # corpus batches (the id before its last "-") left out of training and dev selection
+    exclude_batches: list[str] = field(default_factory=list)
 
 
 @dataclass

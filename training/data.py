@@ -47,8 +47,15 @@ def to_example(row: dict) -> Example:
     )
 
 
-def load_split(path: str | Path, split: str) -> list[Example]:
-    examples = [to_example(r) for r in read_jsonl(path) if r.get("split") == split]
+def batch_of(entry_id: str) -> str:
+    """The batch that wrote an entry: its id without the running number (``cx_ur-0012`` -> ``cx_ur``)."""
+    return entry_id.rsplit("-", 1)[0]
+
+
+def load_split(path: str | Path, split: str, exclude_batches: Sequence[str] = ()) -> list[Example]:
+    skip = set(exclude_batches)
+    examples = [to_example(r) for r in read_jsonl(path)
+                if r.get("split") == split and batch_of(str(r["id"])) not in skip]
     if not examples:
         raise ValueError(f"{path}: no entries in split {split!r}")
     return examples

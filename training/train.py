@@ -138,8 +138,8 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         torch.set_num_threads(cfg.optim.threads)
     keep_freed_memory()
     bf16 = use_bf16(cfg.optim.precision)
-    train_ex = load_split(cfg.data.corpus, cfg.data.train_split)
-    dev_ex = load_split(cfg.data.corpus, cfg.data.dev_split)
+    train_ex = load_split(cfg.data.corpus, cfg.data.train_split, cfg.data.exclude_batches)
+    dev_ex = load_split(cfg.data.corpus, cfg.data.dev_split, cfg.data.exclude_batches)
     y_train, y_dev = label_matrix(train_ex), label_matrix(dev_ex)
     log(f"corpus: {len(train_ex)} train, {len(dev_ex)} dev entries; base {cfg.model.base}; "
         f"{'bf16 autocast' if bf16 else 'fp32'}, {torch.get_num_threads()} threads")
