@@ -163,3 +163,16 @@ def test_behaviour_runner_scores_a_baseline(capsys):
     assert main(["--baseline", "keywords"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1].split()
     assert last[0] == "overall" and int(last[2]) == len(build_checks()) and 0 < int(last[1]) < int(last[2])
+
+
+def test_exclude_batches_leaves_a_batch_out(tmp_path):
+    from training.data import batch_of, load_split
+
+    corpus = tmp_path / "c.jsonl"
+    rows = [{"id": i, "text": i, "graphic_violence": 0, "unverified_rumour": 0, "solicitation": 0, "split": "train"}
+            for i in ("war-0001", "cx_ur-0001", "cx2_ur-0002", "war-0002")]
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert batch_of("cx2_long-0012") == "cx2_long"
+    assert [e.id for e in load_split(corpus, "train", ["cx_ur", "cx2_ur"])] == ["war-0001", "war-0002"]
+    assert load_config("configs/default.yaml", []).data.exclude_batches  # the shipped recipe leaves the third wave out
+    assert load_config("configs/all_waves.yaml", []).data.exclude_batches == []
