@@ -122,13 +122,13 @@ def _in_fresh_process(fn, *args):
 def run_bench(model: str | None, source: Path | None, n: int = 1000, pipeline_n: int = 300,
               backends: Sequence[str] = ("fp32", "bf16", "int8"), batch_size: int | None = None,
               threads: int | None = None) -> str:
-    from .model import model_folder, read_model_config, resolve_base_model
-    from .onnx_backend import FastTokenizer, tokenizer_file
+    from tokenizers import Tokenizer
+
+    from .model import adapter_base, model_folder, read_model_config
+    from .onnx_backend import tokenizer_file
 
     folder = model_folder(model)
-    config = read_model_config(folder)
-    base = resolve_base_model(config.base_model) if config is not None and (folder / "adapter.safetensors").is_file() else None
-    tokenizer = FastTokenizer(tokenizer_file(folder, base))._tok
+    tokenizer = Tokenizer.from_file(str(tokenizer_file(folder, adapter_base(folder, read_model_config(folder)))))
     texts = bench_texts(tokenizer, source, n)
     n_tokens = sum(len(e.ids) + 2 for e in tokenizer.encode_batch(texts, add_special_tokens=False))
     mean_tokens = n_tokens / len(texts)

@@ -194,6 +194,13 @@ def read_model_config(folder: Path) -> ModelConfig | None:
         raise ModelLoadError(f"{config_path} is corrupt: {exc}") from exc
 
 
+def adapter_base(folder: Path, config: ModelConfig | None, base_model: str | os.PathLike | None = None) -> Path | None:
+    """The base model folder an adapter folder needs, or None for a full Hugging Face folder."""
+    if (folder / ADAPTER_NAME).is_file() and config is not None:
+        return resolve_base_model(base_model or config.base_model)
+    return None
+
+
 def load_model(path: str | os.PathLike | None = None, base_model: str | os.PathLike | None = None):
     """Load ``(model, tokenizer, config)`` from a model folder (default: the bundled model)."""
     folder = model_folder(path)
@@ -314,9 +321,7 @@ class Moderator:
             raise _Int8Unavailable("the int8 backend needs onnxruntime: pip install 'news-moderation[onnx]'") from exc
         folder = model_folder(path)
         config = read_model_config(folder)
-        base = None
-        if (folder / ADAPTER_NAME).is_file() and config is not None:
-            base = resolve_base_model(base_model or config.base_model)
+        base = adapter_base(folder, config, base_model)
         try:
             tokenizer_path = ox.tokenizer_file(folder, base)
         except ModelLoadError as exc:
