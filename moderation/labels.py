@@ -1,7 +1,7 @@
 """The three labels and what they mean.
 
 This is the project's own statement of the labelling guideline (``LABELS.md``,
-v1), kept next to the code that uses it. Every part of the package that needs
+v1.1), kept next to the code that uses it. Every part of the package that needs
 a label's meaning (warnings, model card, CLI help) reads it from here.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-GUIDELINE_VERSION = "v1"
+GUIDELINE_VERSION = "v1.1"
 
 
 class Label(str, Enum):
@@ -64,7 +64,11 @@ DEFINITIONS: dict[Label, str] = {
         "'unconfirmed reports'), or the entry says it could not be verified. Not a rumour: "
         "named officials or institutions speaking on the record about their own actions, "
         "confirmed events, court proceedings and formal charges, opinion and analysis, or "
-        "a hedge that touches only a side detail."
+        "a hedge that touches only a side detail, or one side's on-the-record claim about "
+        "its own actions told as that side's statement (it becomes a rumour when the entry "
+        "presents it as unconfirmed or unverifiable). Short breaking items count the same "
+        "as long ones: '10 reportedly shot dead at ...' is a rumour, a flat 'gunman takes "
+        "hostages at ...' is not."
     ),
     Label.SOLICITATION: (
         "The entry asks the reader to give or do something for a cause, campaign or "
@@ -72,7 +76,10 @@ DEFINITIONS: dict[Label, str] = {
         "subscribe, sign up, enter a competition, follow a payment or donation link. Not "
         "solicitation: reporting that somebody else appealed, pledged or urged; site "
         "navigation such as 'follow our live blog' or 'read more'; police or other "
-        "authorities asking for witnesses or information."
+        "authorities asking for witnesses or information; helpline signposting. A report "
+        "of someone else's fundraiser becomes solicitation when the entry itself tells "
+        "the reader how to give (a link, a number); a publication's own subscription, "
+        "newsletter and competition pushes inside an entry count."
     ),
 }
 

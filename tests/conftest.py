@@ -67,3 +67,44 @@ TINY_CORPUS = [
     ("Unverified footage reportedly shows bodies lying in a burnt-out car, blood on the seats.", 1, 1, 0),
     ("Please donate to help the wounded: the girl lost both legs and bled for hours.", 1, 0, 1),
 ]
+
+
+# A tiny real-text pool (invented texts in the pool's format) and labels for it.
+TINY_POOL = [
+    ("pheme:1", "pheme", "BREAKING: gunman reportedly shot dead at parliament, sources say", "train+eval",
+     {"event": "ottawashooting", "label": "rumour"}),
+    ("pheme:2", "pheme", "Police confirm the siege is over.", "train+eval", {"event": "sydneysiege", "label": "non-rumour"}),
+    ("clx:3", "clx", "Text REDCROSS to 90999 to give $10 to flood relief http://t.co/x", "train+eval",
+     {"event": "2013_Alberta_floods", "info_type": "Donations and volunteering"}),
+    ("clx:4", "clx", "Red Cross says it has raised $2m for flood victims", "train+eval",
+     {"event": "2012_Colorado_wildfires", "info_type": "Donations and volunteering"}),
+    ("gva:5", "gva", "The victim was shot twice in the chest and died at the scene.", "eval-only",
+     {"n_killed": "1", "n_injured": "0"}),
+    ("gva:6", "gva", "Held back: nobody may label this.", "eval-only", {"n_killed": "0", "n_injured": "0"}),
+]
+
+
+def real_label_row(rid, split, gv=0, ur=0, so=0, ambiguous=()):
+    return {"id": rid, "graphic_violence": gv, "unverified_rumour": ur, "solicitation": so,
+            "ambiguous": list(ambiguous), "why": "test", "split": split, "group": rid}
+
+
+def write_tiny_pool(folder: Path) -> Path:
+    import json
+
+    folder.mkdir(parents=True)
+    with open(folder / "pool.jsonl", "w", encoding="utf-8") as fh:
+        for rid, set_, text, use, proxy in TINY_POOL:
+            fh.write(json.dumps({"id": rid, "set": set_, "text": text, "use": use, "proxy": proxy}) + "\n")
+    (folder / "reserved_ids.txt").write_text("gva:6\n")
+    return folder
+
+
+def write_tiny_real_labels(path: Path) -> Path:
+    import json
+
+    rows = [real_label_row("pheme:1", "test", ur=1), real_label_row("pheme:2", "train"),
+            real_label_row("clx:3", "train", so=1), real_label_row("clx:4", "dev", ambiguous=["solicitation"]),
+            real_label_row("gva:5", "test", gv=1), real_label_row("gva:6", "test", gv=1)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path

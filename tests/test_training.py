@@ -62,7 +62,8 @@ def trained(tmp_path_factory, tiny_base):
             fh.write(json.dumps({"id": f"t{i}", "text": text, "graphic_violence": gv, "unverified_rumour": ur,
                                  "solicitation": so, "ambiguous": [], "domain": "t", "split": split}) + "\n")
     overrides = [f"model.base={tiny_base}", f"data.corpus={corpus}", f"output_dir={tmp / 'model'}",
-                 "optim.epochs=2", "optim.batch_size=4", "model.max_length=64", "model.stride=16", "version=smoke-1"]
+                 "optim.epochs=2", "optim.batch_size=4", "model.max_length=64", "model.stride=16", "version=smoke-1",
+                 "data.real_labels="]  # the corpus alone: real text has its own tests
     cfg = load_config("configs/default.yaml", overrides)
     logs = []
     out = train(cfg, log=logs.append)
@@ -146,7 +147,7 @@ def test_evaluate_reports_model_baselines_and_contrast_sets(trained, tmp_path):
 
     # only the pair whose labels differ is a contrast set; a story whose entries agree is not
     assert contrast_mask(load_split(corpus, "test")).tolist() == [True, True, False, False, False]
-    report = evaluate(out, corpus, ["test"], tmp_path / "reports", backend="fp32")
+    report = evaluate(out, corpus, ["test"], tmp_path / "reports", backend="fp32", config=None, real_splits=())
     split = report.data["splits"]["test"]
     assert report.data["backend"] == "fp32" and split["n"] == 5 and split["n_contrast"] == 2
     for view in ("all", "clear", "contrast"):
@@ -155,6 +156,33 @@ def test_evaluate_reports_model_baselines_and_contrast_sets(trained, tmp_path):
     assert split["clear"]["model"]["labels"]["solicitation"]["n"] == 4  # the ambiguous cell is left out
     assert "contrast sets only (2 entries)" in (tmp_path / "reports" / "report.md").read_text()
     assert json.loads((tmp_path / "reports" / "report.json").read_text())["model_version"] == "smoke-1"
+
+
+def test_evaluate_reports_real_text_per_set_and_skips_without_the_pool(trained, tmp_path):
+    from tests.conftest import TINY_CORPUS, write_tiny_pool, write_tiny_real_labels
+    from training.evaluate import evaluate
+
+    out, _ = trained
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"{split}-{i}", "text": text, "graphic_violence": gv,
+                                          "unverified_rumour": ur, "solicitation": so, "ambiguous": [],
+                                          "split": split}) + "\n"
+                              for split in ("train", "dev", "test") for i, (text, gv, ur, so) in enumerate(TINY_CORPUS)))
+    pool, labels = write_tiny_pool(tmp_path / "realdata"), write_tiny_real_labels(tmp_path / "labels.jsonl")
+    config = tmp_path / "recipe.yaml"  # baselines train on what this recipe trains on: corpus + real-train
+    config.write_text(f"data:\n  real_labels: {labels}\n  realdata: {pool}\n")
+    report = evaluate(out, corpus, ["test"], None, backend="fp32", config=config, realdata=pool,
+                      real_labels=labels, real_splits=["test"])
+    real = report.data["splits"]["real-test"]
+    assert real["n"] == 2 and set(real["per_set"]) == {"pheme", "gva"}  # the reserved text is never scored
+    assert real["per_set"]["gva"]["systems"]["model"]["labels"]["graphic_violence"]["support"] == 1
+    assert set(real["clear"]) == {"model", "tfidf_logreg", "keyword_rules"}
+    assert "real-test (2 real texts" in report.markdown and "per source set" in report.markdown
+    assert report.data["baseline_training"]["real_labels"] == str(labels)
+
+    missing = evaluate(out, corpus, ["test"], None, backend="fp32", config=None, realdata=tmp_path / "nowhere",
+                       real_labels=labels, real_splits=["test"], baselines=False)
+    assert "skipped" in missing.data["splits"]["real-test"] and "Skipped: real-text pool not found" in missing.markdown
 
 
 def test_behaviour_runner_scores_a_baseline(capsys):
@@ -174,5 +202,6 @@ def test_exclude_batches_leaves_a_batch_out(tmp_path):
     corpus.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert batch_of("cx2_long-0012") == "cx2_long"
     assert [e.id for e in load_split(corpus, "train", ["cx_ur", "cx2_ur"])] == ["war-0001", "war-0002"]
-    assert load_config("configs/default.yaml", []).data.exclude_batches  # the shipped recipe leaves the third wave out
-    assert load_config("configs/all_waves.yaml", []).data.exclude_batches == []
+    shipped, synthetic = load_config("configs/default.yaml", []).data, load_config("configs/all_waves.yaml", []).data
+    assert shipped.exclude_batches == [] and shipped.real_labels  # 0.2.0: every wave plus real-train
+    assert synthetic.exclude_batches == [] and not synthetic.real_labels  # the same without real text

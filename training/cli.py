@@ -35,12 +35,21 @@ def evaluate_command(
     baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also train and score the baselines."),
     update_card: bool = typer.Option(False, "--update-card", help="Write the metrics into the model's card."),
     backend: str = typer.Option("auto", "--backend", help="Backend the model runs on (default: the package default)."),
+    config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c",
+                                help="Training config whose train and dev data the baselines are fitted on."),
+    realdata: Optional[Path] = typer.Option(None, "--realdata", help="Folder of the real-text pool.jsonl "
+                                            "(default: $MODERATION_REALDATA or ../shared/realdata)."),
+    real_splits: str = typer.Option("test", "--real-splits", help="Comma-separated real-text splits to report "
+                                    "('' for none); skipped with a message when the pool is absent."),
 ) -> None:
-    """Evaluate a model (and the baselines) on the corpus; print the Markdown report."""
+    """Evaluate a model (and the baselines) on the corpus and on real published text; print the report."""
     from .evaluate import evaluate
 
-    report = evaluate(model, corpus, [s.strip() for s in splits.split(",") if s.strip()], out,
-                      baselines=baselines, update_card=update_card, backend=backend)
+    def parts(value: str) -> list[str]:
+        return [s.strip() for s in value.split(",") if s.strip()]
+
+    report = evaluate(model, corpus, parts(splits), out, baselines=baselines, update_card=update_card,
+                      backend=backend, config=config, realdata=realdata, real_splits=parts(real_splits))
     typer.echo(report.markdown)
 
 

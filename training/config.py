@@ -38,9 +38,13 @@ class DataArgs:
     train_split: str = "train"
     dev_split: str = "dev"
     test_split: str = "test"
-    max_windows: int = 8  # per entry while training (windows spread over the whole entry)
     # corpus batches (the id before its last "-") left out of training and dev selection
     exclude_batches: list[str] = field(default_factory=list)
+    # Real published text: labels committed in the repo, texts read at run time from the pool
+    # (``realdata``, else $MODERATION_REALDATA, else ../shared/realdata). "" trains on the corpus only.
+    real_labels: str = ""
+    realdata: str = ""
+    real_weight: int = 1  # each real-train entry is seen this many times per epoch
 
 
 @dataclass

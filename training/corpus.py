@@ -43,6 +43,7 @@ RULES = {
 }
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+ARTEFACT = re.compile(r"\w\.example\b", re.IGNORECASE)
 
 
 def words(text: str) -> list[str]:
@@ -197,6 +198,8 @@ def check_rows(rows: list[dict], rules: dict = RULES) -> CheckResult:
             err(f"{where}: split must be one of {SPLITS}")
         if isinstance(row.get("text"), str) and not row["text"].strip():
             err(f"{where}: empty text")
+        if isinstance(row.get("text"), str) and ARTEFACT.search(row["text"]):
+            err(f"{where}: made-up '.example' address (real text has real domains; the model learnt the artefact)")
         if row.get("id") in seen:
             err(f"{where}: duplicate id")
         seen.add(row.get("id"))

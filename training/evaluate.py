@@ -1,5 +1,9 @@
 """Evaluation report: the model and two baselines, per label and macro, on dev and test.
 
+The synthetic corpus splits are reported beside real published text (the real-test
+split of ``training/data/real_labels.jsonl``, overall and per source set), and the
+baselines are trained on exactly the data the model's training config trains on.
+
 Reports every number on all entries and on the clear cases (cells not marked
 ambiguous for that label), as the labelling guideline asks, and a third time on the
 split's contrast sets: entries whose story also has an entry with a different value
@@ -20,8 +24,10 @@ from moderation.labels import LABELS
 from moderation.model import Moderator
 
 from .baselines import KeywordRules, TfidfLogReg
-from .data import clear_mask, contrast_mask, label_matrix, load_split
+from .config import load_config
+from .data import Example, clear_mask, contrast_mask, label_matrix, load_split
 from .metrics import report
+from .realdata import REAL_LABELS, RealDataMissing, load_real, training_sets
 
 METRICS = ("precision", "recall", "f1", "auprc", "ece")
 
@@ -44,6 +50,32 @@ def _table(title: str, systems: dict[str, dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
+def model_scores(moderator: Moderator, texts: Sequence[str]) -> np.ndarray:
+    """Scores through the path users get (normalisation, empty-text guard), in ``LABELS`` order."""
+    return np.array([[p.scores[label] for label in LABELS] for p in moderator.predict(list(texts))],
+                    dtype=np.float64).reshape(-1, len(LABELS))
+
+
+def _per_set_table(split: str, per_set: dict[str, dict[str, Any]]) -> list[str]:
+    """F1 per source set on clear cases; '–' where a set has no positive of a label."""
+    names = list(next(iter(per_set.values()))["systems"])
+    head = "| set | n | " + " | ".join(f"{n} {l.value}" for n in names for l in LABELS) + " |"
+    lines = [f"### {split}: clear cases per source set (F1; positives in brackets)", "", head,
+             "|---|---|" + "---|" * (len(names) * len(LABELS))]
+    for name, block in per_set.items():
+        cells = []
+        for system in names:
+            for label in LABELS:
+                m = block["systems"][system]["labels"][label.value]
+                cells.append(f"{m['f1']:.2f} ({m['support']})" if m["support"] else f"– (fp {m['false_positives']})")
+        lines.append(f"| {name} | {block['n']} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _false_positives(y: np.ndarray, prob: np.ndarray, thresholds: np.ndarray, mask: np.ndarray) -> list[int]:
+    return [int(np.sum((prob[mask[:, j], j] >= thresholds[j]) & (y[mask[:, j], j] == 0))) for j in range(len(LABELS))]
+
+
 def evaluate(
     model_dir: str | Path | None,
     corpus: str | Path,
@@ -52,29 +84,46 @@ def evaluate(
     baselines: bool = True,
     update_card: bool = False,
     backend: str = "auto",
+    config: str | Path | None = "configs/default.yaml",
+    realdata: str | Path | None = None,
+    real_labels: str | Path = REAL_LABELS,
+    real_splits: Sequence[str] = ("test",),
 ) -> EvalReport:
-    """Score the model (and the baselines) on ``splits``; optionally add the numbers to the model card."""
+    """Score the model (and the baselines) on ``splits`` of the corpus and ``real_splits`` of the
+    labelled real text; optionally add the numbers to the model card.
+
+    ``config`` is the training config whose data the baselines are trained on (the same train
+    set as the model, and the same dev set for their thresholds); ``corpus`` overrides its corpus.
+    """
     moderator = Moderator.from_pretrained(model_dir, backend=backend)
     thresholds = np.array([moderator.thresholds[label] for label in LABELS])
+    cfg = load_config(config, [f"data.corpus={corpus}"])
     if baselines:
-        train = load_split(corpus, "train")
-        dev = load_split(corpus, "dev")
+        train, dev = training_sets(cfg.data)
         tfidf = TfidfLogReg().fit([e.text for e in train], label_matrix(train))
         tfidf_thresholds = tfidf.fit_thresholds([e.text for e in dev], label_matrix(dev))
         rules = KeywordRules()
     data: dict[str, Any] = {"model_version": moderator.version, "backend": moderator.backend, "corpus": str(corpus),
+                            "baseline_training": {"config": str(config), "real_labels": cfg.data.real_labels,
+                                                  "exclude_batches": cfg.data.exclude_batches},
                             "splits": {}}
     md = [f"# Evaluation of model {moderator.version} ({moderator.backend} backend)", "",
-          f"Corpus: `{corpus}`. Thresholds and temperatures "
-          "(model) and thresholds (TF-IDF) were fitted on dev, so dev numbers are optimistic; test is untouched.", ""]
-    for split in splits:
-        examples = load_split(corpus, split)
+          f"Corpus: `{corpus}`. Thresholds and temperatures (model) and thresholds (TF-IDF) were fitted on "
+          "dev, so dev numbers are optimistic; test is untouched. Baselines are trained on the data of "
+          f"`{config}` (real-train included: {'yes' if cfg.data.real_labels else 'no'}).", ""]
+
+    def score(examples: Sequence[Example]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         texts = [e.text for e in examples]
-        y, mask = label_matrix(examples), clear_mask(examples)
-        scored = {"model": (moderator.predict_proba(texts), thresholds)}
+        scored = {"model": (model_scores(moderator, texts), thresholds)}
         if baselines:
             scored["tfidf_logreg"] = (tfidf.predict_proba(texts), tfidf_thresholds)
             scored["keyword_rules"] = (rules.predict_proba(texts), np.full(len(LABELS), 0.5))
+        return scored
+
+    for split in splits:
+        examples = load_split(corpus, split)
+        y, mask = label_matrix(examples), clear_mask(examples)
+        scored = score(examples)
         contrast = contrast_mask(examples)
         views = [("all", None), ("clear", mask)]
         if contrast.any():
@@ -88,6 +137,34 @@ def evaluate(
         md += _table(f"{split}: clear cases only", split_data["clear"])
         if "contrast" in split_data:
             md += _table(f"{split}: contrast sets only ({int(contrast.sum())} entries)", split_data["contrast"])
+    for split in real_splits:
+        name = f"real-{split}"
+        try:
+            examples = load_real(split, realdata, real_labels)
+        except RealDataMissing as exc:
+            md += [f"## {name}", "", f"Skipped: {exc}.", ""]
+            data["splits"][name] = {"skipped": str(exc)}
+            continue
+        y, mask = label_matrix(examples), clear_mask(examples)
+        scored = score(examples)
+        split_data = {view: {n: report(y, prob, thr, m) for n, (prob, thr) in scored.items()}
+                      for view, m in (("all", None), ("clear", mask))}
+        per_set = {}
+        for set_name in sorted({e.domain for e in examples}):
+            rows = np.array([e.domain == set_name for e in examples])
+            block = {"n": int(rows.sum()), "systems": {}}
+            for n, (prob, thr) in scored.items():
+                rep = report(y[rows], prob[rows], thr, mask[rows])
+                for label, fp in zip(LABELS, _false_positives(y[rows], prob[rows], thr, mask[rows])):
+                    rep["labels"][label.value]["false_positives"] = fp
+                block["systems"][n] = rep
+            per_set[set_name] = block
+        data["splits"][name] = {"n": len(examples), **split_data, "per_set": per_set}
+        md += [f"## {name} ({len(examples)} real texts; sets: "
+               + ", ".join(f"{k} {v['n']}" for k, v in per_set.items()) + ")", ""]
+        md += _table(f"{name}: all texts", split_data["all"])
+        md += _table(f"{name}: clear cases only", split_data["clear"])
+        md += _per_set_table(name, per_set)
     markdown = "\n".join(md)
     if update_card:
         from moderation.model import BUNDLED_MODEL_DIR

@@ -27,7 +27,8 @@ from moderation.windows import make_windows
 
 from .calibrate import fit_temperature, fit_threshold, sigmoid
 from .config import TrainConfig
-from .data import Example, clear_mask, label_matrix, load_split
+from .data import Example, clear_mask, label_matrix
+from .realdata import training_sets
 from .metrics import report
 
 Log = Callable[[str], None]
@@ -138,10 +139,10 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         torch.set_num_threads(cfg.optim.threads)
     keep_freed_memory()
     bf16 = use_bf16(cfg.optim.precision)
-    train_ex = load_split(cfg.data.corpus, cfg.data.train_split, cfg.data.exclude_batches)
-    dev_ex = load_split(cfg.data.corpus, cfg.data.dev_split, cfg.data.exclude_batches)
+    train_ex, dev_ex = training_sets(cfg.data)
     y_train, y_dev = label_matrix(train_ex), label_matrix(dev_ex)
-    log(f"corpus: {len(train_ex)} train, {len(dev_ex)} dev entries; base {cfg.model.base}; "
+    n_real = sum(1 for e in train_ex if "use" in e.raw)  # real texts carry their set's use
+    log(f"data: {len(train_ex)} train ({n_real} real), {len(dev_ex)} dev entries; base {cfg.model.base}; "
         f"{'bf16 autocast' if bf16 else 'fp32'}, {torch.get_num_threads()} threads")
 
     model, tokenizer = load_base_classifier(cfg.model.base)
@@ -208,6 +209,8 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         "best_epoch": best[2],
         "history": history,
         "train_entries": len(train_ex),
+        "real_train_entries": n_real,
+        "real_dev_entries": sum(1 for e in dev_ex if "use" in e.raw),
         "dev_entries": len(dev_ex),
         "train_seconds": round(time.time() - started, 1),
         "dev": {"all": dev_all, "clear": dev_clear},
