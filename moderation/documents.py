@@ -2,7 +2,11 @@
 
 A live-blog export is an optional lead article without a byline, then posts that
 each start with a byline line such as ``- Jane Doe``; a post's first line is its
-headline. Trailer lines such as ``Source: Read Full Article`` are not content.
+headline. Only the trailer line publishers' exports append (``Source: Read Full
+Article``, ``Read the full story``) is dropped, and only at the end of an entry: everything a
+reader sees is scored. A line is a byline only when it looks like a name and is not
+part of a run of list items; publishers with another byline form pass their own
+pattern (a regex with a ``name`` group).
 """
 
 from __future__ import annotations
@@ -20,25 +24,51 @@ BYLINE = re.compile(
     r"^[ \t]*[-–—][ \t]+(?:[Bb]y[ \t]+)?"
     r"(?P<name>[^\W\d_][\w'’.\-]*(?:[ \t]+(?:[^\W\d_][\w'’.\-]*)){0,4})[ \t]*$"
 )
-TRAILER = re.compile(
-    r"^[ \t]*(?:source:[ \t]*)?(?:read (?:the )?full (?:article|story)|source:.*)[ \t]*$",
-    re.IGNORECASE,
-)
+# Exactly what publishers' exports append, dropped only at the end; anything else is content.
+_READ_FULL = re.compile(r"^[ \t]*(?:source:[ \t]*)?read (?:the )?full (?:article|story)[ \t]*$", re.IGNORECASE)
+_BULLET = re.compile(r"^[ \t]*[-–—•*][ \t]+\S")
+# Capitalised words that do not occur in names: a "- Shot Him In The Head" line or a list
+# item such as "- Quay Street" is content, not a byline.
+_NOT_NAME = {
+    "a", "an", "and", "as", "at", "by", "for", "from", "he", "her", "him", "his", "i", "in", "is", "it", "its",
+    "me", "my", "no", "not", "of", "off", "on", "or", "our", "she", "so", "that", "the", "their", "them", "they",
+    "this", "to", "up", "us", "was", "we", "were", "who", "with", "you", "your", "has", "had", "have", "will",
+    "street", "st", "road", "rd", "avenue", "ave", "lane", "drive", "square", "park", "way", "close", "bridge",
+    "station", "hospital", "court", "hall", "centre", "center", "school", "church", "river", "hill", "place",
+    "terrace", "gardens", "crescent", "boulevard", "highway", "motorway", "airport", "market", "quay", "wharf",
+    "update", "updated", "breaking", "live", "latest", "news", "police", "video", "photos", "watch", "read",
+}
 _PARTICLES = {"de", "da", "del", "della", "di", "du", "van", "von", "der", "den", "la", "le", "bin", "binti", "al", "el", "ní", "ó", "ua", "y"}
 
 
-def byline_name(line: str) -> str | None:
-    """The author's name if ``line`` is a byline line, else None."""
-    match = BYLINE.match(line)
+def byline_name(line: str, pattern: re.Pattern[str] | None = None) -> str | None:
+    """The author's name if ``line`` is a byline line (by ``pattern`` when given), else None."""
+    match = (pattern or BYLINE).match(line)
     if not match:
         return None
     name = match.group("name").strip()
+    if pattern is not None:
+        return name or None
     words = name.split()
     if not (words[0][0].isupper() and words[-1][0].isupper()):
         return None
     if any(not (w[0].isupper() or w.lower() in _PARTICLES) for w in words):
         return None
+    if any(w.lower().strip(".'’") in _NOT_NAME for w in words):
+        return None
     return name
+
+
+def _bylines(lines: list[str], pattern: re.Pattern[str] | None) -> list[str | None]:
+    """The byline name of each line, or None; a dash line next to another bullet line is a list item."""
+    names = [byline_name(line, pattern) for line in lines]
+    if pattern is None:
+        for i, name in enumerate(names):
+            if name is not None and any(
+                0 <= j < len(lines) and _BULLET.match(lines[j]) for j in (i - 1, i + 1)
+            ):
+                names[i] = None
+    return names
 
 
 _HTML_HINT = re.compile(r"<\s*(?:html|body|p|div|article|section|br|h[1-6]|span|a|ul|li)\b", re.IGNORECASE)
@@ -103,21 +133,30 @@ def _clean_lines(text: str) -> list[str]:
 
 
 def _entry(lines: list[str], id_: str, author: str | None, source: str | None) -> Entry | None:
-    lines = [line for line in lines if not TRAILER.match(line)]
+    lines = list(lines)
+    while lines and (not lines[-1].strip() or _READ_FULL.match(lines[-1])):
+        lines.pop()  # trailers only at the end
     while lines and not lines[0].strip():
         lines.pop(0)
-    while lines and not lines[-1].strip():
-        lines.pop()
     if not lines:
         return None
     return Entry(id=id_, text="\n".join(lines), headline=lines[0].strip(), author=author, source=source)
 
 
-def parse_live_blog(text: str, source: str | None = None) -> list[Entry]:
+def _pattern(byline: str | re.Pattern[str] | None) -> re.Pattern[str] | None:
+    if byline is None or isinstance(byline, re.Pattern):
+        return byline
+    compiled = re.compile(byline)
+    if "name" not in compiled.groupindex:
+        raise ValueError("a byline pattern needs a (?P<name>...) group")
+    return compiled
+
+
+def parse_live_blog(text: str, source: str | None = None, byline: str | re.Pattern[str] | None = None) -> list[Entry]:
     """Entries of a live-blog export: the lead (if any), then one entry per byline."""
     blocks: list[tuple[str | None, list[str]]] = [(None, [])]
-    for line in _clean_lines(text):
-        name = byline_name(line)
+    lines = _clean_lines(text)
+    for line, name in zip(lines, _bylines(lines, _pattern(byline))):
         if name is not None:
             blocks.append((name, []))
         else:
@@ -135,13 +174,17 @@ def parse_article(text: str, source: str | None = None) -> list[Entry]:
     return [entry] if entry is not None else []
 
 
-def parse_document(text: str, kind: str = "auto", source: str | None = None) -> list[Entry]:
-    """Split a document into entries. ``kind``: auto, liveblog, article or html."""
+def parse_document(
+    text: str, kind: str = "auto", source: str | None = None, byline: str | re.Pattern[str] | None = None
+) -> list[Entry]:
+    """Split a document into entries. ``kind``: auto, liveblog, article or html; ``byline``: the
+    publisher's own byline regex (with a ``name`` group) instead of ``- Firstname Lastname``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    pattern = _pattern(byline)
     if kind == "html" or (kind == "auto" and looks_like_html(text)):
         text = html_to_text(text)
         kind = "auto"
-    if kind == "liveblog" or (kind == "auto" and any(byline_name(l) for l in _clean_lines(text))):
-        return parse_live_blog(text, source)
+    if kind == "liveblog" or (kind == "auto" and any(_bylines(_clean_lines(text), pattern))):
+        return parse_live_blog(text, source, pattern)
     return parse_article(text, source)

@@ -18,6 +18,30 @@ FORMATS = ("jsonl", "csv", "parquet")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Input size limits: a larger file is refused whole, a longer record becomes that record's error."""
+
+    max_input_bytes: int = 4 * 1024**3  # 4 GiB a file
+    max_record_chars: int = 1_000_000  # about 150,000 words a record
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        """Defaults, overridden by ``MODERATION_MAX_INPUT_BYTES`` / ``MODERATION_MAX_RECORD_CHARS``."""
+        kwargs = {}
+        for name, env in (("max_input_bytes", "MODERATION_MAX_INPUT_BYTES"), ("max_record_chars", "MODERATION_MAX_RECORD_CHARS")):
+            if os.environ.get(env):
+                try:
+                    kwargs[name] = int(os.environ[env])
+                except ValueError:
+                    raise InputError(f"{env} must be a whole number, not {os.environ[env]!r}") from None
+        return cls(**kwargs)
+
+
+#: Largest CSV field read (the csv module's default, 131,072 characters, is below a long article).
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+
+
 class InputError(ValueError):
     """The input as a whole cannot be read (missing file, wrong format, no text column)."""
 
@@ -53,30 +77,53 @@ def format_of(path: str, explicit: str | None = None, default: str = "jsonl") ->
     return _EXTENSIONS[suffix]
 
 
-def _read_bytes(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    p = Path(path)
-    if p.is_dir():
+def _read_bytes(path: str, limits: Limits | None = None) -> bytes:
+    """The bytes of a file (``-``: stdin): a binary check on the first 4 KiB before reading on,
+    and never more than ``max_input_bytes`` (``/dev/zero`` is refused, not read forever)."""
+    limit = (limits or Limits.from_env()).max_input_bytes
+    name = "<stdin>" if path == "-" else path
+    if path != "-" and Path(path).is_dir():
         raise InputError(f"{path} is a directory, not a file")
     try:
-        return p.read_bytes()
+        fh = sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        head = fh.read(4096)
+        if b"\x00" in head and not head.startswith(tuple(bom for bom, _ in _BOMS)):
+            raise InputError(f"{name} looks like a binary file, not text")
+        rest = fh.read(max(0, limit - len(head)) + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    finally:
+        if path != "-":
+            fh.close()
+    if len(head) + len(rest) > limit:
+        raise InputError(f"{name} is larger than the input limit of {limit:,} bytes "
+                         "(set MODERATION_MAX_INPUT_BYTES, or split the file)")
+    return head + rest
 
 
-def read_text(path: str) -> str:
+def read_text(path: str, limits: Limits | None = None) -> str:
     """A text input (``-`` for stdin) as a string; invalid UTF-8 bytes are replaced."""
-    return _decode(_read_bytes(path), "<stdin>" if path == "-" else path)
+    return _decode(_read_bytes(path, limits), "<stdin>" if path == "-" else path)
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))
 
 
 def _decode(data: bytes, path: str) -> str:
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """UTF-16 and UTF-32 files with a byte-order mark are decoded as such; anything else as UTF-8."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    if b"\x00" in data[:4096]:
         raise InputError(f"{path} looks like a binary file, not text")
     return data.decode("utf-8-sig", errors="replace")
 
 
-def make_record(obj: Any, default_id: str, where: str, seen: set[str]) -> Record:
+def make_record(obj: Any, default_id: str, where: str, seen: set[str], max_chars: int | None = None) -> Record:
     """A ``Record`` from one parsed input row; ``default_id`` stands in for a missing id."""
     if not isinstance(obj, dict):
         return Record(id=default_id, text=None, where=where, error=f"{where}: expected a JSON object, got {type(obj).__name__}")
@@ -90,23 +137,30 @@ def make_record(obj: Any, default_id: str, where: str, seen: set[str]) -> Record
         kind = "missing" if "text" not in obj else ("null" if text is None else type(text).__name__)
         error = f"{where}: id {rid!r}: text must be a string (got {kind})"
         text = None
+    elif max_chars is not None and len(text) + len(title if isinstance(title, str) else "") > max_chars:
+        error = (f"{where}: id {rid!r}: text is {len(text):,} characters, over the record limit of "
+                 f"{max_chars:,} (MODERATION_MAX_RECORD_CHARS)")
+        text = None
     seen.add(rid)
     title = title if isinstance(title, str) and title.strip() else None
     return Record(id=rid, text=text, title=title, where=where, error=error)
 
 
-def read_records(path: str, fmt: str | None = None) -> Iterator[Record]:
+def read_records(path: str, fmt: str | None = None, limits: Limits | None = None) -> Iterator[Record]:
     """Records of an archive. Unusable records come back with ``error`` set, never dropped."""
+    limits = limits or Limits.from_env()
     fmt = format_of(path, fmt)
     name = "<stdin>" if path == "-" else path
     seen: set[str] = set()
     if fmt == "parquet":
-        yield from _read_parquet(path, name, seen)
+        yield from _read_parquet(path, name, seen, limits)
         return
-    text = read_text(path)
+    text = read_text(path, limits)
+    cap = limits.max_record_chars
     if fmt == "jsonl":
         index = 0
-        for lineno, line in enumerate(text.splitlines(), start=1):
+        # Records end at "\n" only: U+2028, U+2029 and NEL are valid inside JSON strings.
+        for lineno, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             index += 1
@@ -116,21 +170,36 @@ def read_records(path: str, fmt: str | None = None) -> Iterator[Record]:
             except json.JSONDecodeError as exc:
                 yield Record(id=str(index), text=None, where=where, error=f"{where}: invalid JSON ({exc.msg})")
                 continue
-            yield make_record(obj, str(index), where, seen)
+            except (ValueError, RecursionError) as exc:  # nesting too deep, integer too long
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+                yield Record(id=str(index), text=None, where=where, error=f"{where}: unreadable JSON ({reason})")
+                continue
+            yield make_record(obj, str(index), where, seen, cap)
     else:
+        csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
         reader = csv.DictReader(io.StringIO(text, newline=""))
         if not reader.fieldnames or "text" not in reader.fieldnames:
             raise InputError(f"{name}: CSV needs a 'text' column (found: {reader.fieldnames or 'none'})")
-        for index, row in enumerate(reader, start=1):
-            yield make_record(row, str(index), f"{name}:{reader.line_num}", seen)
+        index = 0
+        while True:
+            index += 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # one broken row is that row's error; the run goes on
+                where = f"{name}:{reader.line_num}"
+                yield Record(id=str(index), text=None, where=where, error=f"{where}: unreadable CSV row ({exc})")
+                continue
+            yield make_record(row, str(index), f"{name}:{reader.line_num}", seen, cap)
 
 
-def _read_parquet(path: str, name: str, seen: set[str]) -> Iterator[Record]:
+def _read_parquet(path: str, name: str, seen: set[str], limits: Limits) -> Iterator[Record]:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:  # pragma: no cover
         raise InputError("reading Parquet needs pyarrow (pip install pyarrow)") from exc
-    source = io.BytesIO(_read_bytes(path)) if path == "-" else path
+    source = io.BytesIO(_read_bytes(path, limits)) if path == "-" else path
     if path != "-" and Path(path).is_dir():
         raise InputError(f"{path} is a directory, not a file")
     try:
@@ -140,7 +209,7 @@ def _read_parquet(path: str, name: str, seen: set[str]) -> Iterator[Record]:
     if "text" not in table.column_names:
         raise InputError(f"{name}: Parquet needs a 'text' column (found: {table.column_names})")
     for index, row in enumerate(table.to_pylist(), start=1):
-        yield make_record(row, str(index), f"{name}:row {index}", seen)
+        yield make_record(row, str(index), f"{name}:row {index}", seen, limits.max_record_chars)
 
 
 # -- output -------------------------------------------------------------------

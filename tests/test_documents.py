@@ -1,3 +1,5 @@
+import pytest
+
 from moderation.documents import byline_name, html_to_text, parse_document, parse_live_blog
 
 BLOG = """Storm batters the coast: live
@@ -44,9 +46,44 @@ def test_byline_variants():
 
 
 def test_crlf_and_trailer_variants():
-    blog = "- Jane Doe\r\nHeadline\r\nBody line\r\nRead Full Article\r\nSource: Wire\r\n"
+    blog = "- Jane Doe\r\nHeadline\r\nBody line\r\nSource: Read Full Article\r\nRead the full story\r\n"
     (entry,) = parse_live_blog(blog)
     assert entry.text == "Headline\nBody line"
+
+
+@pytest.mark.parametrize("line", [
+    "Source: witnesses said the gunman shot him in the head",
+    "Source: Wire",  # not the exact export trailer: a reader sees it, so it is scored
+    "SOURCE: police say the victim was stabbed",
+    "source: read full article, then see the video of the beating",
+])
+def test_only_the_exact_trailer_is_dropped_and_only_at_the_end(line):
+    (entry,) = parse_live_blog(f"- Jane Doe\nHeadline\n{line}\nMore body.\n")
+    assert line in entry.text  # in the middle: content
+    (entry,) = parse_live_blog(f"- Jane Doe\nHeadline\nBody.\n{line}\n")
+    assert entry.text.endswith(line)  # at the end too, unless it is the exact trailer
+
+
+@pytest.mark.parametrize("line", ["- Shot Him In The Head", "- Quay Street", "- Stabbed On The Bus", "- Update",
+                                  "- The Victim Was Shot"])
+def test_lines_that_do_not_look_like_names_are_content(line):
+    (entry,) = parse_live_blog(f"- Jane Doe\nHeadline\nBody.\n{line}\nMore.\n")
+    assert line in entry.text and entry.author == "Jane Doe"
+
+
+def test_list_items_stay_in_the_post_even_when_they_look_like_names():
+    blog = "- Jane Doe\nRoads closed\nThese roads are shut:\n- Anna Lee\n- Ben Cole\n- Quay Street\nMore.\n"
+    (entry,) = parse_live_blog(blog)
+    assert entry.author == "Jane Doe" and "- Anna Lee\n- Ben Cole" in entry.text
+
+
+def test_publisher_byline_pattern():
+    blog = "Lead\nBy JANE DOE, 10:42\nFirst post\nBody\nBy BEN COLE, 11:03\nSecond post\n"
+    entries = parse_document(blog, byline=r"^By (?P<name>[A-Z ]+), \d\d:\d\d$")
+    assert [(e.author, e.headline) for e in entries] == [(None, "Lead"), ("JANE DOE", "First post"),
+                                                         ("BEN COLE", "Second post")]
+    with pytest.raises(ValueError, match="name"):
+        parse_document(blog, byline=r"^By .*$")
 
 
 def test_single_article_and_empty_document():
