@@ -224,6 +224,16 @@ def output_record(record: Record, prediction=None, error: str | None = None, mod
     return out
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a leading ``= + - @``, tab or CR gets a ``'`` first."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _flat(rec: dict[str, Any]) -> dict[str, Any]:
     scores = rec.get("scores") or {}
     row = {"id": rec["id"]}
@@ -252,7 +262,7 @@ def serialise(records: Iterable[dict[str, Any]], fmt: str) -> bytes:
         writer = csv.DictWriter(buf, fieldnames=fields)
         writer.writeheader()
         for rec in records:
-            writer.writerow(_flat(rec))
+            writer.writerow({k: csv_cell(v) for k, v in _flat(rec).items()})
         return to_utf8(buf.getvalue())
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Sequence
 
@@ -11,6 +12,27 @@ from .policy import WarningPolicy
 from .results import ScreenedEntry
 
 FORMATS = ("text", "markdown", "html", "jsonl")
+
+# Control characters (C0 but tab, DEL, C1) and bidirectional overrides: on a terminal an ANSI
+# sequence in an entry could rewrite its own "labels:" line, so they are shown, not obeyed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What CommonMark gives meaning to, escaped so that entry text stays text: anywhere, the marks
+# of HTML, links, images, emphasis, code, tables and entities; at a line's start, those of
+# headings, quotes, lists and setext underlines.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>&!|~])")
+_MARKDOWN_LINE_START = re.compile(r"^([ \t]*)([#>+=\-]|\d+[.)])", re.MULTILINE)
+
+
+def safe_text(text: str) -> str:
+    """``text`` with control characters shown as escapes (``\\x1b``), line breaks kept."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def markdown_text(text: str) -> str:
+    """Entry text as literal Markdown: every special character escaped, control characters shown."""
+    text = _MARKDOWN_INLINE.sub(r"\\\1", safe_text(text))
+    return _MARKDOWN_LINE_START.sub(lambda m: m.group(1) + "".join("\\" + c if not c.isdigit() else c
+                                                                   for c in m.group(2)), text)
 
 
 def _scores_line(item: ScreenedEntry) -> str:
@@ -30,10 +52,10 @@ def render_text(items: Sequence[ScreenedEntry], policy: WarningPolicy) -> str:
     blocks = []
     for item in items:
         entry, pred = item.entry, item.prediction
-        head = f"[{entry.id}]" + (f" by {entry.author}" if entry.author else "")
+        head = f"[{safe_text(entry.id)}]" + (f" by {safe_text(entry.author)}" if entry.author else "")
         meta = [f"{head} labels: {_labels(item)} | scores: {_scores_line(item)}"]
         banner = [f"!! {policy.heading}: {w}" for w in pred.warnings]
-        body = ["    " + line if line else "" for line in entry.text.split("\n")]
+        body = ["    " + safe_text(line) if line else "" for line in entry.text.split("\n")]
         blocks.append("\n".join(meta + _place(policy, banner, body)))
     return "\n\n".join(blocks) + "\n"
 
@@ -42,16 +64,17 @@ def render_markdown(items: Sequence[ScreenedEntry], policy: WarningPolicy) -> st
     blocks = []
     for item in items:
         entry, pred = item.entry, item.prediction
-        title = entry.headline or f"Entry {entry.id}"
+        title = markdown_text(entry.headline or f"Entry {entry.id}")
         meta = [f"## {title}", ""]
         if entry.author:
-            meta += [f"*{entry.author}*", ""]
+            meta += [f"*{markdown_text(entry.author)}*", ""]
         banner = []
         if pred.warnings:
             banner = [f"> **{policy.heading}:** " + " ".join(pred.warnings), ""]
         lines = entry.text.split("\n")
         body_text = "\n".join(lines[1:]).strip() if entry.headline else entry.text
-        body = [body_text, ""] if body_text else []
+        # one escaped paragraph per source paragraph; a hard break keeps each line a line
+        body = [markdown_text(body_text).replace("\n", "  \n").replace("  \n  \n", "\n\n"), ""] if body_text else []
         footer = [f"`labels: {_labels(item)}` · `scores: {_scores_line(item)}`", ""]
         blocks.append("\n".join(meta + _place(policy, banner, body) + footer))
     return "\n".join(blocks)
