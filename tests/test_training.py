@@ -172,13 +172,15 @@ def test_evaluate_reports_real_text_per_set_and_skips_without_the_pool(trained, 
     config = tmp_path / "recipe.yaml"  # baselines train on what this recipe trains on: corpus + real-train
     config.write_text(f"data:\n  real_labels: {labels}\n  realdata: {pool}\n")
     report = evaluate(out, corpus, ["test"], None, backend="fp32", config=config, realdata=pool,
-                      real_labels=labels, real_splits=["test"])
+                      real_labels=labels, real_splits=["test"], update_card=True)
     real = report.data["splits"]["real-test"]
     assert real["n"] == 2 and set(real["per_set"]) == {"pheme", "gva"}  # the reserved text is never scored
     assert real["per_set"]["gva"]["systems"]["model"]["labels"]["graphic_violence"]["support"] == 1
     assert set(real["clear"]) == {"model", "tfidf_logreg", "keyword_rules"}
     assert "real-test (2 real texts" in report.markdown and "per source set" in report.markdown
     assert report.data["baseline_training"]["real_labels"] == str(labels)
+    card = (out / "README.md").read_text()
+    assert "## Real published text: real-test" in card and "| gva | 1 |" in card
 
     missing = evaluate(out, corpus, ["test"], None, backend="fp32", config=None, realdata=tmp_path / "nowhere",
                        real_labels=labels, real_splits=["test"], baselines=False)

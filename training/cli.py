@@ -45,6 +45,10 @@ def evaluate_command(
     """Evaluate a model (and the baselines) on the corpus and on real published text; print the report."""
     from .evaluate import evaluate
 
+    if update_card and model is None:
+        typer.echo("error: --update-card needs --model (the folder whose card to rewrite)", err=True)
+        raise typer.Exit(2)
+
     def parts(value: str) -> list[str]:
         return [s.strip() for s in value.split(",") if s.strip()]
 

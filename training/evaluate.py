@@ -177,7 +177,9 @@ def evaluate(
             f"{split} ({title})": data["splits"][split][view]["model"]
             for split in splits for view, title in titles.items() if view in data["splits"][split]
         }, baselines={split: {name: rep["macro_f1"] for name, rep in data["splits"][split]["all"].items()}
-                      for split in splits} if baselines else None, backend=moderator.backend)
+                      for split in splits} if baselines else None, backend=moderator.backend,
+            real={f"real-{split}": data["splits"][f"real-{split}"] for split in real_splits
+                  if "per_set" in data["splits"].get(f"real-{split}", {})})
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

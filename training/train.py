@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 import random
 import time
 from dataclasses import dataclass
@@ -211,6 +212,7 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         "train_entries": len(train_ex),
         "real_train_entries": n_real,
         "real_dev_entries": sum(1 for e in dev_ex if "use" in e.raw),
+        "real_train_sets": dict(sorted(Counter(e.domain for e in train_ex if "use" in e.raw).items())),
         "dev_entries": len(dev_ex),
         "train_seconds": round(time.time() - started, 1),
         "dev": {"all": dev_all, "clear": dev_clear},
