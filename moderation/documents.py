@@ -11,11 +11,16 @@ pattern (a regex with a ``name`` group).
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
-from html import unescape
+from collections import Counter
 from html.parser import HTMLParser
+from types import ModuleType
 
 from .results import Entry
+
+logger = logging.getLogger("moderation")
 
 KINDS = ("auto", "liveblog", "article", "html")
 
@@ -71,59 +76,171 @@ def _bylines(lines: list[str], pattern: re.Pattern[str] | None) -> list[str | No
     return names
 
 
-_HTML_HINT = re.compile(r"<\s*(?:html|body|p|div|article|section|br|h[1-6]|span|a|ul|li)\b", re.IGNORECASE)
+_HTML_HINT = re.compile(
+    r"<\s*(?:!doctype|html|head|title|body|main|article|section|header|footer|nav|p|div|br|h[1-6]|span|a|ul|li"
+    r"|table|figure|blockquote|svg|noscript|script|style|meta)\b",
+    re.IGNORECASE,
+)
 _BLOCK_TAGS = {
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "article",
-    "section", "header", "footer", "blockquote", "tr", "table", "figure", "figcaption", "hr",
+    "p", "div", "br", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "main", "article",
+    "section", "header", "footer", "nav", "aside", "blockquote", "pre", "address", "details", "summary", "tr",
+    "table", "caption", "figure", "figcaption", "hr", "noscript", "svg", "text",
 }
-_SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "head"}
+_CELL_TAGS = {"td", "th"}
+# Never drawn on the page. Everything else is (svg labels, <noscript>, a body after an unclosed <head>).
+_HIDDEN_TAGS = {"script", "style", "template", "title"}
+# What trafilatura discards but a reader sees inside an article: renamed to plain blocks before extraction,
+# as is an <aside> inside the <article> (a pull quote).
+_READER_BLOCKS = {"svg": "div", "text": "p", "figure": "div", "figcaption": "p", "noscript": "div"}
+# Main content shorter than this share of the visible text means the page is no article (an index, a
+# list of short items) or extraction failed: then all visible text is scored.
+_MIN_MAIN_SHARE = 0.25
+# trafilatura's last resort when it finds no main content: the whole page as one <p>, one text run a line.
+_PAGE_DUMP = re.compile(r"<p>[^<]*\n[^<]*</p>")
 
 
 class _TextExtractor(HTMLParser):
+    """Every text a reader sees, with its blocks, first ``<h1>`` and ``<title>``.
+
+    Only script, style, template and title content is hidden, each up to its own end tag.
+    """
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.skip = 0
+        self.hidden: list[str] = []  # open hidden elements, innermost last
+        self.titles: list[str] = []
+        self.h1s: list[str] = []
+        self._h1_start: int | None = None
 
-    def handle_starttag(self, tag, attrs):
-        if tag in _SKIP_TAGS:
-            self.skip += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN_TAGS:
+            self.hidden.append(tag)
+            if tag == "title":
+                self.titles.append("")
+            return
+        if tag == "h1" and self._h1_start is None:
+            self._h1_start = len(self.parts)
+        self._break(tag)
 
-    def handle_startendtag(self, tag, attrs):
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._break(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.hidden:
+            while self.hidden.pop() != tag:  # also closes hidden elements left open inside it
+                pass
+            return
+        if tag == "h1" and self._h1_start is not None:
+            self.h1s.append(_squash("".join(self.parts[self._h1_start:])))
+            self._h1_start = None
         if tag in _BLOCK_TAGS:
             self.parts.append("\n")
 
-    def handle_endtag(self, tag):
-        if tag in _SKIP_TAGS:
-            self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCK_TAGS:
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data.replace("\n", " "))
+        elif self.hidden[-1] == "title":
+            self.titles[-1] += data
+
+    def _break(self, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
             self.parts.append("\n")
+        elif tag in _CELL_TAGS:
+            self.parts.append(" ")
 
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
+    def blocks(self) -> list[str]:
+        """The visible text as blocks (paragraphs), lines inside a block kept apart."""
+        blocks: list[list[str]] = [[]]
+        for line in "".join(self.parts).split("\n"):
+            if line := _squash(line):
+                blocks[-1].append(line)
+            elif blocks[-1]:
+                blocks.append([])
+        return ["\n".join(block) for block in blocks if block]
+
+    def headline(self) -> str:
+        """The page's first ``<h1>``, else its ``<title>``, else ""."""
+        return next((h for h in self.h1s + [_squash(t) for t in self.titles] if h), "")
 
 
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML document, one block per line, entities decoded."""
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _bare(text: str) -> str:
+    return "".join(text.split())
+
+
+def _parse(html: str) -> _TextExtractor:
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    lines = (" ".join(unescape(line).split()) for line in "".join(parser.parts).split("\n"))
-    text, blank = [], False
-    for line in lines:
-        if line:
-            text.append(line)
-            blank = False
-        elif not blank and text:
-            text.append("")
-            blank = True
-    return "\n".join(text).strip()
+    return parser
+
+
+@functools.cache
+def _trafilatura() -> ModuleType | None:
+    """trafilatura when installed (imported on first use), else None: then all visible text is scored."""
+    try:
+        import trafilatura
+    except ImportError:
+        return None
+    return trafilatura
+
+
+def _main_blocks(html: str) -> list[str]:
+    """The blocks of the page's main content by trafilatura (offline), or [] when it finds none."""
+    trafilatura = _trafilatura()
+    if trafilatura is None:
+        return []
+    try:
+        tree = trafilatura.load_html(html)
+        if tree is None:
+            return []
+        for element in [*tree.iter("template", *_READER_BLOCKS), *tree.xpath("//article//aside")]:
+            if element.tag == "template":
+                element.drop_tree()  # inert: never shown
+            else:
+                element.tag = _READER_BLOCKS.get(element.tag, "div")
+        main = trafilatura.extract(
+            tree, include_comments=False, include_tables=True, favor_recall=True, output_format="html"
+        )
+    except Exception:  # a failing extractor must not stop the gate: all visible text is scored instead
+        logger.warning("main-content extraction failed; scoring all visible text", exc_info=True)
+        return []
+    return _parse(main).blocks() if main and not _PAGE_DUMP.search(main) else []
+
+
+def _main_span(visible: list[str], main: list[str]) -> list[str]:
+    """The visible blocks from the first to the last one of the main content, so that what the extractor
+    drops inside it (a live-blog post's heading, a pull quote) is still scored. Blocks match when their
+    text occurs once on the page; main blocks before the first match or after the last are kept."""
+    count = Counter(map(_bare, visible))
+    where = {_bare(block): i for i, block in enumerate(visible) if count[_bare(block)] == 1}
+    hits = [j for j, block in enumerate(main) if _bare(block) in where]
+    if not hits:
+        return main
+    found = [where[_bare(main[j])] for j in hits]
+    return main[:hits[0]] + visible[min(found):max(found) + 1] + main[hits[-1] + 1:]
+
+
+def html_to_text(html: str) -> str:
+    """What a reader reads on an HTML page: the headline on the first line, then paragraphs separated by
+    blank lines. An article is reduced to its main content (no navigation, banners or footers); any other
+    page keeps all its visible text."""
+    page = _parse(html)
+    blocks = page.blocks()
+    main = _main_blocks(html) if blocks else []
+    if len(_bare("".join(main))) >= _MIN_MAIN_SHARE * len(_bare("".join(blocks))):
+        blocks = _main_span(blocks, main)
+    if headline := page.headline():
+        blocks = [headline] + [b for b in blocks if _squash(b) != headline]
+    return "\n\n".join(blocks)
 
 
 def looks_like_html(text: str) -> bool:
+    """Whether ``text`` is an HTML page or fragment rather than plain text."""
     return bool(_HTML_HINT.search(text[:5000]))
 
 
