@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import re
+import reprlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, overload
@@ -36,6 +39,10 @@ BACKENDS = ("fp32", "bf16", "int8", "auto")
 #: 136-token entries; bf16 138/s at 8, 128/s at 16, 115/s at 32; fp32 54/s at 8, 51/s
 #: at 16, 58/s at 32). The int8 backend always runs one window per call.
 DEFAULT_BATCH_SIZE = {"int8": 1, "bf16": 8, "fp32": 32}
+#: Smallest window in ``moderation.json``: [CLS], [SEP] and a few tokens of text.
+MIN_MAX_LENGTH = 8
+#: Temperatures outside this range are not a calibration (and overflow float32 scores).
+TEMPERATURE_RANGE = (0.01, 100.0)
 logger = logging.getLogger("moderation")
 
 
@@ -44,7 +51,15 @@ class ModelLoadError(RuntimeError):
 
 
 class _Int8Unavailable(ModelLoadError):
-    """The int8 backend cannot run here (missing extra, unwritable cache, unexportable model)."""
+    """The int8 backend cannot run here (missing extra, unexportable model ...): ``auto`` notes it and uses torch."""
+
+    level = logging.INFO
+
+
+class _Int8NotCached(_Int8Unavailable):
+    """There is no cache folder the int8 model can be written to: ``auto`` warns and uses torch."""
+
+    level = logging.WARNING
 
 
 @dataclass(frozen=True)
@@ -70,23 +85,84 @@ class ModelConfig:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "ModelConfig":
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(data) - known
+    def from_json(cls, data: Any, where: str = MODEL_CONFIG_NAME) -> "ModelConfig":
+        """Check and convert ``moderation.json`` data; a bad field raises ``ModelLoadError`` naming it."""
+
+        def need(ok: bool, name: str, what: str, value: Any) -> None:
+            if not ok:
+                raise ModelLoadError(f"{where}: {name} must be {what}, got {reprlib.repr(value)}")
+
+        if not isinstance(data, Mapping):
+            raise ModelLoadError(f"{where}: expected a JSON object")
+        unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ModelLoadError(f"{MODEL_CONFIG_NAME}: unknown keys {sorted(unknown)}")
-        data = dict(data)
-        data["labels"] = tuple(Label(v) for v in data.get("labels", [l.value for l in LABELS]))
-        for key in ("thresholds", "temperatures"):
-            if key in data:
-                data[key] = {Label(k): float(v) for k, v in data[key].items()}
-        if set(data["labels"]) != set(LABELS):
-            raise ModelLoadError(f"{MODEL_CONFIG_NAME}: labels must be {[l.value for l in LABELS]}")
-        return cls(**data)
+            raise ModelLoadError(f"{where}: unknown keys {sorted(unknown)}")
+        out = dict(data)
+        version = data.get("version")
+        need(isinstance(version, str) and 0 < len(version) <= 100 and version.isprintable(),
+             "version", "a one-line string of 1 to 100 characters", version)
+        for name in ("base_model", "guideline"):
+            if name in data:
+                need(isinstance(data[name], str) and data[name] != "", name, "a non-empty string", data[name])
+        names = [label.value for label in LABELS]
+        need(data.get("labels", names) == names, "labels", f"{names} in this order", data.get("labels"))
+        out["labels"] = LABELS
+        max_length = data.get("max_length", cls.max_length)
+        need(_is_int(max_length) and max_length >= MIN_MAX_LENGTH,
+             "max_length", f"an integer >= {MIN_MAX_LENGTH}", max_length)
+        stride = data.get("stride", cls.stride)
+        need(_is_int(stride) and 0 <= stride < max_length - 2,
+             "stride", f"an integer from 0 to max_length - 3 = {max_length - 3}", stride)
+        low, high = TEMPERATURE_RANGE
+        for name, ok, what in (("thresholds", lambda v: 0 <= v <= 1, "a number in [0, 1]"),
+                               ("temperatures", lambda v: low <= v <= high, f"a number in [{low}, {high}]")):
+            if name not in data:
+                continue
+            values = data[name]
+            need(isinstance(values, Mapping), name, "an object of label: number", values)
+            for key in values:
+                need(key in names, f"{name} key", f"one of {names}", key)
+            for key in names:
+                if key not in values:
+                    raise ModelLoadError(f"{where}: {name}.{key} is missing")
+                need(_is_number(values[key]) and ok(values[key]), f"{name}.{key}", what, values[key])
+            out[name] = {Label(key): float(values[key]) for key in names}
+        lora = data.get("lora")
+        if lora is not None:
+            need(isinstance(lora, Mapping), "lora", "an object with r, alpha and targets", lora)
+            need(_is_int(lora.get("r")) and lora["r"] > 0, "lora.r", "a positive integer", lora.get("r"))
+            need(_is_number(lora.get("alpha")) and lora["alpha"] > 0, "lora.alpha", "a positive number", lora.get("alpha"))
+            targets = lora.get("targets", [])
+            need(isinstance(targets, list) and all(isinstance(t, str) for t in targets),
+                 "lora.targets", "a list of module names", targets)
+        if "extra" in data:
+            need(isinstance(data["extra"], Mapping), "extra", "an object", data["extra"])
+        return cls(**out)
 
     def save(self, folder: str | Path) -> None:
         path = Path(folder) / MODEL_CONFIG_NAME
         path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_positions(config: ModelConfig, arch: Path) -> None:
+    """Raise ``ModelLoadError`` unless ``config.max_length`` fits the position embeddings of the model in ``arch``."""
+    try:
+        positions = json.loads((arch / "config.json").read_text(encoding="utf-8")).get("max_position_embeddings")
+    except (OSError, ValueError, AttributeError):
+        return  # loading the weights reports a missing or corrupt config.json
+    if _is_int(positions) and config.max_length > positions:
+        raise ModelLoadError(
+            f"{MODEL_CONFIG_NAME}: max_length must be at most {positions}, the positions of the base model "
+            f"{arch}, got {config.max_length}"
+        )
 
 
 def resolve_base_model(name: str | os.PathLike) -> Path:
@@ -189,9 +265,10 @@ def read_model_config(folder: Path) -> ModelConfig | None:
     if not config_path.is_file():
         return None
     try:
-        return ModelConfig.from_json(json.loads(config_path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError) as exc:
+        data = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{config_path} is corrupt: {exc}") from exc
+    return ModelConfig.from_json(data, where=str(config_path))
 
 
 def adapter_base(folder: Path, config: ModelConfig | None, base_model: str | os.PathLike | None = None) -> Path | None:
@@ -207,6 +284,8 @@ def load_model(path: str | os.PathLike | None = None, base_model: str | os.PathL
     config = read_model_config(folder)
     adapter = folder / ADAPTER_NAME
     try:
+        if config is not None:
+            check_positions(config, adapter_base(folder, config, base_model) or folder)
         if adapter.is_file():
             if config is None or not config.lora:
                 raise ModelLoadError(f"{folder} has an adapter but no {MODEL_CONFIG_NAME} with LoRA settings")
@@ -229,6 +308,27 @@ def load_model(path: str | os.PathLike | None = None, base_model: str | os.PathL
         raise ModelLoadError(f"cannot load model from {folder}: {exc}") from exc
     model.eval()
     return model, tokenizer, config
+
+
+def _build_int8(folder: Path, base_model: str | os.PathLike | None, target: Path) -> None:
+    """Export the model in ``folder`` to ``target``, checking that the cache can be written before loading torch."""
+    from . import onnx_backend as ox
+
+    try:
+        ox.check_writable(target.parent)
+    except OSError as exc:
+        raise _Int8NotCached(f"cannot write the int8 model to {target.parent} ({exc}); "
+                             "set MODERATION_CACHE to a writable folder") from exc
+    model, _, _ = load_model(folder, base_model=base_model)
+    logger.warning("building the int8 model once (about 10 s); cached in %s", target.parent)
+    try:
+        ox.export_int8(model, target)
+    except ImportError as exc:
+        raise _Int8Unavailable(f"building the int8 model needs onnx: pip install 'news-moderation[onnx]' ({exc})") from exc
+    except OSError as exc:
+        raise _Int8NotCached(f"cannot write the int8 model to {target.parent}: {exc}") from exc
+    except Exception as exc:  # an architecture the ONNX exporter cannot trace
+        raise _Int8Unavailable(f"cannot export {folder} to ONNX: {exc}") from exc
 
 
 class Moderator:
@@ -303,7 +403,7 @@ class Moderator:
             except _Int8Unavailable as exc:  # a ModelLoadError
                 if backend == "int8":
                     raise
-                logger.info("auto backend: %s; using torch", exc)
+                logger.log(exc.level, "auto backend: %s; using torch", exc)
         if threads:
             import torch
 
@@ -322,28 +422,33 @@ class Moderator:
         folder = model_folder(path)
         config = read_model_config(folder)
         base = adapter_base(folder, config, base_model)
+        if config is None:
+            config = ModelConfig(version=f"{folder.name}-unversioned", base_model=str(folder))
+        else:
+            check_positions(config, base or folder)
         try:
             tokenizer_path = ox.tokenizer_file(folder, base)
         except ModelLoadError as exc:
             raise _Int8Unavailable(str(exc)) from exc
-        key = f"{config.version if config else folder.name}-{ox.model_digest(folder, base)}"
-        target = ox.cache_dir() / key / "model.int8.onnx"
-        if not target.is_file():
-            model, _, config = load_model(folder, base_model=base_model)
-            logger.warning("building the int8 model once (about 10 s); cached in %s", target.parent)
+        cache = ox.cache_dir()
+        if cache is None:
+            raise _Int8NotCached("no usable folder to cache the int8 model in (home, XDG_CACHE_HOME and the temp "
+                                 "dir were tried); set MODERATION_CACHE to a writable folder")
+        version = re.sub(r"[^\w.+-]", "_", config.version)
+        target = cache / f"{version}-{ox.model_digest(folder, base)}" / "model.int8.onnx"
+        onnx = None
+        if os.path.isfile(target):
             try:
-                ox.export_int8(model, target)
-            except ImportError as exc:
-                raise _Int8Unavailable(f"building the int8 model needs onnx: pip install 'news-moderation[onnx]' ({exc})") from exc
-            except OSError as exc:
-                raise _Int8Unavailable(f"cannot write the int8 model to {target.parent}: {exc}") from exc
-            except Exception as exc:  # an architecture the ONNX exporter cannot trace
-                raise _Int8Unavailable(f"cannot export {folder} to ONNX: {exc}") from exc
-        if config is None:
-            config = ModelConfig(version=f"{folder.name}-unversioned", base_model=str(folder))
-        onnx = ox.OnnxClassifier(target, threads=threads)
-        tokenizer = ox.FastTokenizer(tokenizer_path)
-        return cls(None, tokenizer, config, backend="int8", onnx=onnx, **kwargs)
+                onnx = ox.OnnxClassifier(target, threads=threads)
+            except ModelLoadError as exc:  # e.g. a truncated file
+                logger.warning("%s; rebuilding it", exc)
+        if onnx is None:
+            _build_int8(folder, base_model, target)
+            try:
+                onnx = ox.OnnxClassifier(target, threads=threads)
+            except ModelLoadError as exc:
+                raise _Int8Unavailable(f"the int8 model just built does not load: {exc}") from exc
+        return cls(None, ox.FastTokenizer(tokenizer_path), config, backend="int8", onnx=onnx, **kwargs)
 
     @property
     def version(self) -> str:

@@ -2,9 +2,9 @@
 
 Optional extra ``[onnx]`` (onnxruntime; exporting once also needs ``onnx``). The
 quantised model is built on first use from the safetensors weights and cached
-(``$MODERATION_CACHE``, default ``~/.cache/news-moderation``), keyed by the model
-folder's content, so later runs start without importing torch or transformers:
-the tokenizer is read straight from ``tokenizer.json`` with ``tokenizers``.
+(see ``cache_dir``), keyed by a hash of the bytes of the model's files, so later
+runs start without importing torch or transformers: the tokenizer is read
+straight from ``tokenizer.json`` with ``tokenizers``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -27,24 +28,82 @@ logger = logging.getLogger("moderation")
 
 #: Part of the cache key: change it whenever the export or quantisation recipe changes.
 EXPORT_RECIPE = "eager-dyn-int8-v3"
+CACHE_NAME = "news-moderation"
+#: The files, in a model folder and in its base, whose bytes make the cache key (those present).
+MODEL_FILES = (MODEL_CONFIG_NAME, ADAPTER_NAME, "model.safetensors", "config.json",
+               "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("MODERATION_CACHE", Path.home() / ".cache" / "news-moderation"))
+def cache_dir() -> Path | None:
+    """The int8 cache folder, or None when there is no usable one.
+
+    ``$MODERATION_CACHE`` when set, as given. Otherwise the first of
+    ``$XDG_CACHE_HOME/news-moderation`` (when absolute) and ``~/.cache/news-moderation``
+    that can be read or created, else a private folder in the temp dir. A missing or
+    unreadable home is never an error.
+    """
+    explicit = os.environ.get("MODERATION_CACHE")
+    if explicit:
+        return Path(explicit)
+    roots = [os.environ.get("XDG_CACHE_HOME", "")]
+    try:
+        if os.environ.get("HOME") != "":  # Python reads an empty HOME as "/"
+            roots.append(str(Path.home() / ".cache"))
+    except (RuntimeError, KeyError, OSError):  # no HOME and no passwd entry
+        pass
+    for root in roots:
+        if os.path.isabs(root) and _usable(Path(root) / CACHE_NAME):
+            return Path(root) / CACHE_NAME
+    return _private_temp_dir()
+
+
+def _usable(folder: Path) -> bool:
+    """``folder`` is a readable directory, or is missing and its nearest existing parent is writable."""
+    for path in (folder, *folder.parents):
+        if os.path.exists(path):  # False, not an error, for paths that cannot be searched
+            mode = os.R_OK | os.X_OK if path == folder else os.W_OK | os.X_OK
+            return os.path.isdir(path) and os.access(path, mode)
+    return False
+
+
+def _private_temp_dir() -> Path | None:
+    """``<tmp>/news-moderation-<uid>``, made if missing; None unless only this user can write to it."""
+    if not hasattr(os, "getuid"):
+        return None
+    try:
+        folder = Path(tempfile.gettempdir()) / f"{CACHE_NAME}-{os.getuid()}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return None
+    private = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
+    return folder if private else None
+
+
+def check_writable(folder: Path) -> None:
+    """Raise ``OSError`` unless files can be created in ``folder`` (made if missing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tempfile.TemporaryFile(dir=folder).close()
 
 
 def model_digest(folder: Path, base: Path | None) -> str:
-    """A short hash of the files that define the model (weights and settings)."""
+    """A short hash of the content of the files that define the model (weights, settings, tokenizer)."""
     h = hashlib.sha256(EXPORT_RECIPE.encode())
-    names = [MODEL_CONFIG_NAME, ADAPTER_NAME, "model.safetensors", "config.json"]
-    for root in (folder, base):
+    for i, root in enumerate((folder, base)):
         if root is None:
             continue
-        for name in names:
+        for name in MODEL_FILES:
             path = root / name
-            if path.is_file():
-                stat = path.stat()
-                h.update(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            file_hash = hashlib.sha256()
+            try:
+                if not path.is_file():
+                    continue
+                with open(path, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        file_hash.update(chunk)
+            except OSError as exc:
+                raise ModelLoadError(f"cannot read {path}: {exc}") from exc
+            h.update(f"{i}/{name}:{file_hash.hexdigest()}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -103,8 +162,11 @@ class OnnxClassifier:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = Path(path)
         self.workers = max(1, threads or available_cpus())
-        self.sessions = [ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                         for _ in range(self.workers)]
+        try:
+            self.sessions = [ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                             for _ in range(self.workers)]
+        except Exception as exc:  # onnxruntime's errors (bad protobuf, missing data ...) derive from Exception
+            raise ModelLoadError(f"cannot load the int8 model {path}: {exc}") from exc
         self._pool = None
 
     def _run(self, session, windows: Sequence[Sequence[int]]) -> list[np.ndarray]:
