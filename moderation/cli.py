@@ -116,6 +116,13 @@ def screen(
         raise typer.Exit(EXIT_FLAGGED)
 
 
+def label_failure(exc: Exception, output: str) -> "typer.Exit":
+    """Exit 2 with one line; an ``OSError`` here is the output's (input errors arrive as ``InputError``)."""
+    if isinstance(exc, OSError):
+        return fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
+    return fail(str(exc))
+
+
 @app.command()
 def label(
     input: str = typer.Argument(..., help="JSON Lines, CSV or Parquet archive with id and text; '-' for stdin (JSON Lines)."),
@@ -135,8 +142,8 @@ def label(
     backend: str = BackendOption,
 ) -> None:
     """Label an archive: exactly one output record per input record, in order."""
-    from .labelling import label_archive
-    from .records import InputError, format_of
+    from .labelling import label_archive, partial_path
+    from .records import InputError, OutputError, format_of
 
     try:
         in_fmt = format_of(input, input_format)
@@ -151,8 +158,8 @@ def label(
                 input, output, address=address, workers=workers, model=model, policy=policy, desk=desk,
                 batch_size=batch_size, input_format=in_fmt, output_format=out_fmt, backend=backend,
             )
-        except InputError as exc:
-            raise fail(str(exc)) from None
+        except (InputError, OutputError, OSError) as exc:
+            raise label_failure(exc, output) from None
         typer.echo(summary.describe(), err=True)
         return
     mod = load_moderator(model, policy, desk, backend=backend)
@@ -161,10 +168,12 @@ def label(
             mod, input, output, input_format=in_fmt, output_format=out_fmt,
             strict=strict, batch_size=batch_size, progress=not quiet, resume=resume,
         )
-    except InputError as exc:
-        raise fail(str(exc)) from None
+    except (InputError, OutputError, OSError) as exc:
+        raise label_failure(exc, output) from None
     except KeyboardInterrupt:
-        raise fail(f"interrupted; rerun with --resume to continue from {output}.partial.jsonl", 130) from None
+        partial = partial_path(output)
+        hint = f"; rerun with --resume to continue from {partial}" if input != "-" and partial.exists() else ""
+        raise fail(f"interrupted{hint}", 130) from None
     typer.echo(summary.describe(), err=True)
 
 
