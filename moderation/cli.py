@@ -20,7 +20,29 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+LABEL_NAMES = ", ".join(label.value for label in LABELS)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            package = version("news-moderation")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            package = "unknown"
+        typer.echo(f"news-moderation {package}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the package version and exit."),
+) -> None:
+    """Label news entries for graphic violence, unverified rumour and solicitation, and add reader warnings."""
 
 EXIT_FLAGGED = 1
 EXIT_BAD_INPUT = 2
@@ -52,7 +74,8 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> "typer.Exit":
 
 ModelOption = typer.Option(None, "--model", "-m", help="Model folder (default: the bundled model).")
 PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default: built-in wording).")
-DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy.")
+DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy (configs/warnings.yaml "
+                          "defines: live, archive).")
 BackendOption = typer.Option(
     "auto", "--backend", envvar="MODERATION_BACKEND",
     help="auto (int8 where onnxruntime is installed, else bf16 on CPUs with native bf16, else fp32), "
@@ -84,7 +107,8 @@ def screen(
     file: str = typer.Argument(..., help="Live blog, article or HTML file; '-' for standard input."),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
     fail_on: Optional[str] = typer.Option(
-        None, "--fail-on", help="Comma-separated labels; exit 1 if any entry carries one (publication gate)."
+        None, "--fail-on", help=f"Comma-separated labels ({LABEL_NAMES}); exit 1 if any entry carries one "
+        "(publication gate)."
     ),
     kind: DocumentKind = typer.Option(DocumentKind.auto, "--kind", help="How to split the document."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
@@ -98,9 +122,11 @@ def screen(
     from .render import render
 
     try:
-        gate = Label.parse(fail_on) if fail_on else ()
+        gate = Label.parse(fail_on) if fail_on is not None else ()
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if fail_on is not None and not gate:  # an empty gate would pass everything
+        raise fail(f"--fail-on needs at least one label ({LABEL_NAMES})")
     text = read_document(file)
     mod = load_moderator(model, policy, desk, backend=backend)
     source = None if file == "-" else file
@@ -108,7 +134,10 @@ def screen(
     if not items:
         raise fail(f"{source or '<stdin>'}: no entries found (empty document)")
     rendered = render(items, mod.policy, format.value)
-    write_atomic("-" if output is None else str(output), to_utf8(rendered))
+    try:
+        write_atomic("-" if output is None else str(output), to_utf8(rendered))
+    except (OSError, ValueError) as exc:  # OutputError is a ValueError: a directory, an unwritable place
+        raise label_failure(exc, str(output)) from None
     hits = [(item.entry.id, label) for item in items for label in item.prediction.labels if label in gate]
     if hits:
         listed = ", ".join(f"{i}:{label.value}" for i, label in hits)

@@ -138,3 +138,31 @@ def test_label_bad_usage(tiny_model, tmp_path):
     nocol.write_text("id,body\n1,x\n")
     result = run("label", nocol, "-o", tmp_path / "o.jsonl", "--model", tiny_model)
     assert result.exit_code == 2 and "'text' column" in result.stderr
+
+
+def test_version_and_short_help():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"news-moderation {version('news-moderation')}"
+    short = run("-h")
+    assert short.exit_code == 0 and "screen" in short.output
+    assert run("screen", "-h").exit_code == 0
+
+
+def test_screen_help_lists_the_valid_labels_and_desks():
+    out = run("screen", "--help").output
+    for name in ("graphic_violence", "unverified_rumour", "solicitation", "live", "archive"):
+        assert name in out
+
+
+@pytest.mark.parametrize("gate", ["", ",", " , "])
+def test_an_empty_gate_is_an_error_not_an_open_gate(tiny_model, gate):
+    result = run("screen", EXAMPLE, "--fail-on", gate, "--model", tiny_model, "--backend", "fp32")
+    assert result.exit_code == 2 and "--fail-on needs at least one label" in result.output
+
+
+def test_screen_output_that_cannot_be_written_is_one_line_exit_2(tiny_model, tmp_path):
+    result = run("screen", EXAMPLE, "-o", tmp_path, "--model", tiny_model, "--backend", "fp32")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("error:")
