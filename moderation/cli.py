@@ -186,9 +186,12 @@ def label(
             summary = label_archive_ray(
                 input, output, address=address, workers=workers, model=model, policy=policy, desk=desk,
                 batch_size=batch_size, input_format=in_fmt, output_format=out_fmt, backend=backend,
+                strict=strict, resume=resume, progress=not quiet,
             )
         except (InputError, OutputError, OSError) as exc:
             raise label_failure(exc, output) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted (a Ray run starts over; --resume is not supported with --engine ray)", 130) from None
         typer.echo(summary.describe(), err=True)
         return
     mod = load_moderator(model, policy, desk, backend=backend)
