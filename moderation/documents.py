@@ -99,19 +99,52 @@ _MIN_MAIN_SHARE = 0.25
 _PAGE_DUMP = re.compile(r"<p>[^<]*\n[^<]*</p>")
 
 
-class _TextExtractor(HTMLParser):
-    """Every text a reader sees, with its blocks, first ``<h1>`` and ``<title>``.
+_VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+              "track", "wbr"}
+# Site chrome: what is dropped when it also lies outside the page's main content.
+_CHROME_TAGS = {"nav", "header", "footer", "aside", "form", "menu", "dialog"}
+_CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog"}
+_CHROME_NAMES = re.compile(
+    r"(?:^|[\s_-])(?:nav|navbar|navigation|menu|footer|header|masthead|cookies?|consent|gdpr|banner|subscribe|"
+    r"subscription|newsletter|signup|share|sharing|social|related|promo|promoted|advert|ads?|sponsor(?:ed)?|"
+    r"donate|donation|paywall|breadcrumbs?|sidebar|widget|popup|modal|outbrain|taboola)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+# Python's parser misses end tags and comment ends that browsers accept ("</script/>", "</style x>",
+# "--!>", "<!-->"): rewritten first, so that the text after them is not taken for hidden.
+_LOOSE_END_TAG = re.compile(r"</(script|style|title|template|textarea)\b[^>]*>", re.IGNORECASE)
+_ABRUPT_COMMENT = re.compile(r"<!---?>")
 
-    Only script, style, template and title content is hidden, each up to its own end tag.
-    """
+
+def _is_chrome(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    if tag in _CHROME_TAGS:
+        return True
+    values = dict(attrs)
+    if (values.get("role") or "").lower() in _CHROME_ROLES:
+        return True
+    return bool(_CHROME_NAMES.search(f"{values.get('class') or ''} {values.get('id') or ''}"))
+
+
+class _TextExtractor(HTMLParser):
+    """Every text a reader sees, as blocks marked when they sit in site chrome, with the first
+    ``<h1>`` and ``<title>``. Only script, style, template and title content is hidden, each up to
+    its own end tag; CDATA is text inside svg and math, as in a browser."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+        self.parts: list[tuple[str, bool]] = []  # (text or "\n", in chrome)
         self.hidden: list[str] = []  # open hidden elements, innermost last
+        self.open: list[tuple[str, bool]] = []  # open visible elements and whether they are chrome
         self.titles: list[str] = []
         self.h1s: list[str] = []
         self._h1_start: int | None = None
+
+    def feed(self, data: str) -> None:
+        super().feed(_ABRUPT_COMMENT.sub("<!---->", _LOOSE_END_TAG.sub(r"</\1>", data.replace("--!>", "-->"))))
+
+    @property
+    def _chrome(self) -> bool:
+        return bool(self.open) and self.open[-1][1]
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN_TAGS:
@@ -119,6 +152,10 @@ class _TextExtractor(HTMLParser):
             if tag == "title":
                 self.titles.append("")
             return
+        if self.hidden:
+            return
+        if tag not in _VOID_TAGS:
+            self.open.append((tag, self._chrome or _is_chrome(tag, attrs)))
         if tag == "h1" and self._h1_start is None:
             self._h1_start = len(self.parts)
         self._break(tag)
@@ -131,33 +168,53 @@ class _TextExtractor(HTMLParser):
             while self.hidden.pop() != tag:  # also closes hidden elements left open inside it
                 pass
             return
+        if self.hidden:
+            return
         if tag == "h1" and self._h1_start is not None:
-            self.h1s.append(_squash("".join(self.parts[self._h1_start:])))
+            self.h1s.append(_squash("".join(text for text, _ in self.parts[self._h1_start:])))
             self._h1_start = None
         if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
+            self.parts.append(("\n", self._chrome))
+        if any(name == tag for name, _ in self.open):
+            while self.open.pop()[0] != tag:  # closes what was left open inside it
+                pass
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
-            self.parts.append(data.replace("\n", " "))
+            self.parts.append((data.replace("\n", " "), self._chrome))
         elif self.hidden[-1] == "title":
             self.titles[-1] += data
 
+    def unknown_decl(self, data: str) -> None:
+        if data.startswith("CDATA[") and not self.hidden and any(name in ("svg", "math") for name, _ in self.open):
+            self.handle_data(data[len("CDATA["):])
+
     def _break(self, tag: str) -> None:
         if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
+            self.parts.append(("\n", self._chrome))
         elif tag in _CELL_TAGS:
-            self.parts.append(" ")
+            self.parts.append((" ", self._chrome))
+
+    def marked_blocks(self) -> list[tuple[str, bool]]:
+        """The visible text as blocks (paragraphs), each with whether all of it sits in site chrome."""
+        blocks: list[tuple[list[str], bool]] = [([], True)]
+        line, chrome = "", True
+        for text, in_chrome in [*self.parts, ("\n", True)]:
+            if text != "\n":
+                line += text
+                chrome = chrome and (in_chrome or not text.strip())
+                continue
+            if squashed := _squash(line):
+                lines, block_chrome = blocks[-1]
+                blocks[-1] = (lines + [squashed], block_chrome and chrome)
+            elif blocks[-1][0]:
+                blocks.append(([], True))
+            line, chrome = "", True
+        return [("\n".join(lines), chrome) for lines, chrome in blocks if lines]
 
     def blocks(self) -> list[str]:
         """The visible text as blocks (paragraphs), lines inside a block kept apart."""
-        blocks: list[list[str]] = [[]]
-        for line in "".join(self.parts).split("\n"):
-            if line := _squash(line):
-                blocks[-1].append(line)
-            elif blocks[-1]:
-                blocks.append([])
-        return ["\n".join(block) for block in blocks if block]
+        return [text for text, _ in self.marked_blocks()]
 
     def headline(self) -> str:
         """The page's first ``<h1>``, else its ``<title>``, else ""."""
@@ -212,28 +269,38 @@ def _main_blocks(html: str) -> list[str]:
     return _parse(main).blocks() if main and not _PAGE_DUMP.search(main) else []
 
 
-def _main_span(visible: list[str], main: list[str]) -> list[str]:
-    """The visible blocks from the first to the last one of the main content, so that what the extractor
-    drops inside it (a live-blog post's heading, a pull quote) is still scored. Blocks match when their
-    text occurs once on the page; main blocks before the first match or after the last are kept."""
-    count = Counter(map(_bare, visible))
-    where = {_bare(block): i for i, block in enumerate(visible) if count[_bare(block)] == 1}
+def _main_span(visible: list[tuple[str, bool]], main: list[str]) -> list[str]:
+    """The page's text without the site chrome around its main content.
+
+    The visible blocks from the first to the last one of the main content are kept, so that what
+    the extractor drops inside it (a live-blog post's heading, a pull quote) is still scored; main
+    blocks that match no visible block stay where the extractor put them; outside that span only
+    blocks in site chrome (navigation, header, footer, cookie or newsletter boxes ...) are dropped:
+    loose text a reader sees is scored. Blocks match when their text occurs once on the page."""
+    texts = [text for text, _ in visible]
+    count = Counter(map(_bare, texts))
+    where = {_bare(block): i for i, block in enumerate(texts) if count[_bare(block)] == 1}
     hits = [j for j, block in enumerate(main) if _bare(block) in where]
     if not hits:
-        return main
+        in_main = _bare("".join(main))
+        return main + [text for text, chrome in visible if not chrome and _bare(text) not in in_main]
     found = [where[_bare(main[j])] for j in hits]
-    return main[:hits[0]] + visible[min(found):max(found) + 1] + main[hits[-1] + 1:]
+    low, high = min(found), max(found)
+    before = [text for text, chrome in visible[:low] if not chrome]
+    after = [text for text, chrome in visible[high + 1:] if not chrome]
+    return before + main[:hits[0]] + texts[low:high + 1] + main[hits[-1] + 1:] + after
 
 
 def html_to_text(html: str) -> str:
     """What a reader reads on an HTML page: the headline on the first line, then paragraphs separated by
-    blank lines. An article is reduced to its main content (no navigation, banners or footers); any other
-    page keeps all its visible text."""
+    blank lines. An article loses the site chrome around its main content (navigation, banners,
+    footers); any other page keeps all its visible text."""
     page = _parse(html)
-    blocks = page.blocks()
+    marked = page.marked_blocks()
+    blocks = [text for text, _ in marked]
     main = _main_blocks(html) if blocks else []
     if len(_bare("".join(main))) >= _MIN_MAIN_SHARE * len(_bare("".join(blocks))):
-        blocks = _main_span(blocks, main)
+        blocks = _main_span(marked, main)
     if headline := page.headline():
         blocks = [headline] + [b for b in blocks if _squash(b) != headline]
     return "\n\n".join(blocks)

@@ -171,7 +171,7 @@ def read_records(path: str, fmt: str | None = None, limits: Limits | None = None
 def _jsonl_records(lines: Iterable[str], name: str, seen: _SeenIds, cap: int) -> Iterator[Record]:
     index = 0
     for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line.strip(" \t\r\n"):  # only JSON whitespace makes a line blank
             continue
         index += 1
         where = f"{name}:{lineno}"
