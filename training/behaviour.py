@@ -5,12 +5,21 @@ Each case names one label and the expected value for it. Besides the written
 categories, every case is also checked under perturbations that must not change
 the answer: zero-width characters, Latin look-alike letters, letter spacing,
 and the case buried at the end of a long neutral article (past token 512).
+
+Obfuscation families rewrite the case's cue sentence (the sentence that differs
+from its minimal-pair partner, else the longest sentence) the way people dodge
+filters: leetspeak ("sh0t"), look-alike letters from outside Cyrillic and Greek
+("ɑ ᴏ ҽ ı ո ꜱ"), letters split by dots, hyphens, underscores or asterisks
+("s.h.o.t"), double-spaced letters ("s  h  o  t") and the whole sentence spelt
+letter by letter. Each is a check that the clean case's label holds, reported as
+its own category (``obfuscation_*``).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,10 +77,106 @@ def deep_in_article(text: str, fillers: Sequence[str], rng: random.Random) -> st
     return rng.choice(fillers) + "\n\n" + text
 
 
+# --- obfuscations of the cue sentence ---------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'”’])\s+")
+# A word with at least four letters, possibly quoted or followed by punctuation.
+_WORD_WITH_PUNCT = re.compile(r"([\"'(“‘]*)([A-Za-z]{4,})([.,;:!?\"')”’]*)")
+_LEET = {"a": "4@", "e": "3", "i": "1!", "o": "0", "s": "5$", "t": "7", "l": "|"}
+# Look-alikes outside basic Cyrillic and Greek: Latin IPA and small capitals, Armenian,
+# Cherokee, Cyrillic supplement letters.
+_LOOKALIKE_OTHER = {
+    "a": "ɑᴀ", "o": "ᴏօ", "e": "ҽᴇ", "i": "ıɪ", "n": "ոɴ", "s": "ꜱ", "d": "ԁᴅ", "h": "һհ", "l": "ӏʟ",
+    "g": "ɡɢ", "c": "ᴄ", "w": "ꮃᴡ", "u": "սᴜ", "k": "ᴋ", "r": "ʀ", "t": "ᴛ", "m": "ᴍ", "y": "ʏ",
+}
+
+
+def sentences(text: str) -> list[str]:
+    return [s for line in text.split("\n") for s in _SENTENCE_END.split(line) if s.strip()]
+
+
+def cue_sentence(case: dict, partner: dict | None) -> str:
+    """The sentence that makes the case differ from its pair partner, else the longest one."""
+    own = sentences(case["text"])
+    others = set(sentences(partner["text"])) if partner else set()
+    candidates = [s for s in own if s not in others] or own
+    return max(candidates, key=lambda s: (sum(ch.isalpha() for ch in s), s))
+
+
+def _rewrite_words(sentence: str, rng: random.Random, k: int, rewrite: Callable[[str], str]) -> str:
+    words = sentence.split(" ")
+    spots = [i for i, w in enumerate(words) if _WORD_WITH_PUNCT.fullmatch(w)]
+    for i in sorted(rng.sample(spots, k=min(k, len(spots)))):
+        pre, core, post = _WORD_WITH_PUNCT.fullmatch(words[i]).groups()
+        words[i] = pre + rewrite(core) + post
+    return " ".join(words)
+
+
+def leetspeak(sentence: str, rng: random.Random) -> str:
+    """Digits and symbols for letters in up to four words ("sh0t", "bl00d", "r@pe"); never the last letter."""
+
+    def rewrite(word: str) -> str:
+        spots = [i for i, ch in enumerate(word[:-1]) if ch.lower() in _LEET]
+        chosen = set(rng.sample(spots, k=max(1, len(spots) // 2))) if spots else set()
+        return "".join(rng.choice(_LEET[ch.lower()]) if i in chosen else ch for i, ch in enumerate(word))
+
+    return _rewrite_words(sentence, rng, 4, rewrite)
+
+
+def lookalike_letters(sentence: str, rng: random.Random) -> str:
+    """A third of the letters that have one swapped for a look-alike from outside Cyrillic and Greek."""
+    chars = list(sentence)
+    spots = [i for i, ch in enumerate(chars) if ch in _LOOKALIKE_OTHER]
+    for i in rng.sample(spots, k=len(spots) // 3):
+        chars[i] = rng.choice(_LOOKALIKE_OTHER[chars[i]])
+    return "".join(chars)
+
+
+def separated_letters(sentence: str, rng: random.Random) -> str:
+    """Up to three words with their letters split by dots, hyphens, underscores or asterisks."""
+    sep = rng.choice(".-_*")
+    return _rewrite_words(sentence, rng, 3, lambda w: sep.join(w))
+
+
+def double_spaced_letters(sentence: str, rng: random.Random) -> str:
+    """Up to three words spelt with two spaces between their letters."""
+    return _rewrite_words(sentence, rng, 3, lambda w: "  ".join(w))
+
+
+def spelt_sentence(sentence: str, rng: random.Random) -> str:
+    """The whole sentence letter by letter: one space inside words, two between them."""
+    return "  ".join(" ".join(word) for word in sentence.split())
+
+
+OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {
+    "obfuscation_leetspeak": leetspeak,
+    "obfuscation_lookalike_letters": lookalike_letters,
+    "obfuscation_separated_letters": separated_letters,
+    "obfuscation_double_spaced": double_spaced_letters,
+    "obfuscation_spelt_sentence": spelt_sentence,
+}
+
+
+def obfuscation_checks(case: dict, partner: dict | None, seed: int = 0) -> list[Check]:
+    """One check per obfuscation family: the case's label must hold with its cue sentence obfuscated."""
+    label, expected = Label(case["label"]), int(case["expected"])
+    cue = cue_sentence(case, partner)
+    checks = []
+    for category, obfuscate in OBFUSCATIONS.items():
+        rng = random.Random(f"{seed}/{case['id']}/{category}")  # independent of the other perturbations
+        text = case["text"].replace(cue, obfuscate(cue, rng), 1)
+        checks.append(Check(f"{case['id']}/{category}", category, label, expected, text))
+    return checks
+
+
 def build_checks(folder: Path = SUITE_DIR, seed: int = 0) -> list[Check]:
     rng = random.Random(seed)
     cases = load_cases(folder)
     fillers = json.loads((folder / "fillers.json").read_text(encoding="utf-8"))
+    by_pair: dict[str, list[dict]] = defaultdict(list)
+    for case in cases:
+        if case.get("pair"):
+            by_pair[case["pair"]].append(case)
     checks = []
     for case in cases:
         label, expected = Label(case["label"]), int(case["expected"])
@@ -84,6 +189,8 @@ def build_checks(folder: Path = SUITE_DIR, seed: int = 0) -> list[Check]:
         }
         for category, text in variants.items():
             checks.append(Check(f"{case['id']}/{category}", category, label, expected, text))
+        partner = next((c for c in by_pair.get(case.get("pair") or "", []) if c is not case), None)
+        checks.extend(obfuscation_checks(case, partner, seed))
     return checks
 
 
