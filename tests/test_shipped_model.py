@@ -10,29 +10,42 @@ from moderation.model import ADAPTER_NAME, BUNDLED_MODEL_DIR
 from training.behaviour import build_checks, moderator_predict, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # the real model: `pytest -m "not slow"` is the quick loop, CI runs everything
 
 # Per-category floors, set from measurement of the shipped model: a few points (about one case)
 # under what it scores, so a regression fails the build.
-FLOORS = {  # measured 0.1.0: every written category 100% except ur_anonymous_vs_record 93.3%; perturbations 98.8%
+FLOORS = {  # measured 0.2.0 on int8 (the default): 98.2% overall; every written category 100% except
+    # inv_entities 90.0% and so_appeal_vs_report 96.7%; obfuscation and perturbation families 97.7-98.3%
     "gv_gore_vs_count": 0.93,
     "gv_negation": 0.90,
     "gv_idiom": 0.90,
-    "ur_anonymous_vs_record": 0.86,
+    "ur_anonymous_vs_record": 0.93,
     "ur_debunk_and_confirmation": 0.90,
     "ur_side_hedge": 0.875,
     "so_appeal_vs_report": 0.93,
     "so_police_and_helplines": 0.91,
-    "inv_entities": 0.90,
+    "inv_entities": 0.85,
     "inv_quote_vs_narration": 0.91,
     "perturb_zero_width": 0.95,
     "perturb_homoglyph": 0.95,
     "perturb_letter_spacing": 0.95,
     "perturb_deep_in_article": 0.95,
+    "obfuscation_leetspeak": 0.95,
+    "obfuscation_lookalike_letters": 0.95,
+    "obfuscation_separated_letters": 0.95,
+    "obfuscation_double_spaced": 0.95,
+    "obfuscation_spelt_sentence": 0.95,
 }
 
 
 @pytest.fixture(scope="module")
 def shipped():
+    """The shipped model on the default backend, as users run it."""
+    return Moderator.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def fp32():
     return Moderator.from_pretrained(backend="fp32")
 
 
@@ -64,7 +77,7 @@ def test_behavioural_suite(shipped, capsys):
     result = run_suite(moderator_predict(shipped), build_checks())
     with capsys.disabled():
         print("\nbehavioural suite (shipped model %s)\n%s" % (shipped.version, result.table()))
-    assert result.rate >= 0.95
+    assert result.rate >= 0.97
     assert set(result.per_category) == set(FLOORS)
     low = {c: f"{p}/{t}" for c, (p, t) in result.per_category.items() if p / t < FLOORS[c]}
     assert not low, f"categories under their floor: {low}"
@@ -78,8 +91,9 @@ REQUIRED = {"bf16": 1.0, "int8": 0.99}
 
 
 @pytest.mark.parametrize("backend", sorted(REQUIRED))
-def test_backends_agree_with_fp32_outside_a_band(shipped, backend, tmp_path, monkeypatch):
+def test_backends_agree_with_fp32_outside_a_band(fp32, backend, tmp_path, monkeypatch):
     """Backends give fp32's labels, apart from scores within a small band of the threshold."""
+    shipped = fp32
     monkeypatch.setenv("MODERATION_CACHE", str(tmp_path))
     fast = Moderator.from_pretrained(backend=backend)
     cases = [json.loads(l)["text"] for l in (ROOT / "tests/behavioural/cases.jsonl").read_text().splitlines()]

@@ -52,7 +52,7 @@ def save_model(model, tokenizer, cfg: TrainConfig, temps: np.ndarray, thresholds
         extra={"trained": date.today().isoformat(), "best_epoch": meta.get("best_epoch"),
                "train_entries": meta.get("train_entries"), "real_train_entries": meta.get("real_train_entries", 0),
                "real_train_sets": meta.get("real_train_sets", {}), "dev_entries": meta.get("dev_entries"),
-               "changes": list(getattr(cfg, "changes", [])), "dev": meta.get("dev")},
+               "changes": list(cfg.changes), "dev": meta.get("dev")},
     )
     if cfg.model.lora:
         for stale in ("config.json", "model.safetensors"):
