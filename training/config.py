@@ -65,6 +65,7 @@ class TrainConfig:
     version: str = "0.1.0"
     output_dir: str = "runs/default"
     changes: list[str] = field(default_factory=list)  # what this version changed, for the model card
+    known_issues: list[str] = field(default_factory=list)  # measured weaknesses, for the card's limits
     model: ModelArgs = field(default_factory=ModelArgs)
     data: DataArgs = field(default_factory=DataArgs)
     optim: OptimArgs = field(default_factory=OptimArgs)

@@ -52,7 +52,7 @@ def save_model(model, tokenizer, cfg: TrainConfig, temps: np.ndarray, thresholds
         extra={"trained": date.today().isoformat(), "best_epoch": meta.get("best_epoch"),
                "train_entries": meta.get("train_entries"), "real_train_entries": meta.get("real_train_entries", 0),
                "real_train_sets": meta.get("real_train_sets", {}), "dev_entries": meta.get("dev_entries"),
-               "changes": list(cfg.changes), "dev": meta.get("dev")},
+               "changes": list(cfg.changes), "known_issues": list(cfg.known_issues), "dev": meta.get("dev")},
     )
     if cfg.model.lora:
         for stale in ("config.json", "model.safetensors"):
@@ -201,6 +201,7 @@ def write_model_card(
         "other text will drift.",
         "- `unverified_rumour` depends on how a claim is sourced, which a 6-layer model judges from surface cues "
         "(hedges, anonymous sources); expect errors on subtle sourcing and on fact-checks.",
+        *[f"- {issue}" for issue in extra.get("known_issues", [])],
         "- It is an aid to editors, not a replacement: warnings should be reviewed before publication.",
         "",
     ]
