@@ -48,16 +48,35 @@ def _place(policy: WarningPolicy, banner: list[str], body: list[str]) -> list[st
     return banner + body if policy.placement == "before" else body + banner
 
 
+def _verdict(item: ScreenedEntry) -> str:
+    """Each label found with its score and the threshold it reached, or "none"."""
+    pred = item.prediction
+    found = [f"{label.value} {pred.scores[label]:.2f} (threshold {pred.thresholds[label]:.2f})"
+             if label in pred.thresholds else label.value for label in pred.labels]
+    return ", ".join(found) or "none"
+
+
+def summary_line(items: Sequence[ScreenedEntry]) -> str:
+    """``3 of 8 entries flagged: graphic_violence 1, unverified_rumour 1, solicitation 1``."""
+    flagged = sum(1 for item in items if item.prediction.labels)
+    counts = ", ".join(f"{label.value} {sum(label in item.prediction.labels for item in items)}" for label in LABELS)
+    return f"{flagged} of {len(items)} entries flagged: {counts}"
+
+
 def render_text(items: Sequence[ScreenedEntry], policy: WarningPolicy) -> str:
     blocks = []
     for item in items:
         entry, pred = item.entry, item.prediction
-        head = f"[{safe_text(entry.id)}]" + (f" by {safe_text(entry.author)}" if entry.author else "")
-        meta = [f"{head} labels: {_labels(item)} | scores: {_scores_line(item)}"]
+        head = f"[{safe_text(entry.id)} #{entry.key}]"
+        if entry.headline:
+            head += f' "{safe_text(entry.headline)}"'
+        if entry.author:
+            head += f" by {safe_text(entry.author)}"
+        meta = [f"{head} labels: {_verdict(item)} | scores: {_scores_line(item)}"]
         banner = [f"!! {policy.heading}: {w}" for w in pred.warnings]
         body = ["    " + safe_text(line) if line else "" for line in entry.text.split("\n")]
         blocks.append("\n".join(meta + _place(policy, banner, body)))
-    return "\n\n".join(blocks) + "\n"
+    return "\n\n".join(blocks + [summary_line(items)]) + "\n"
 
 
 def render_markdown(items: Sequence[ScreenedEntry], policy: WarningPolicy) -> str:

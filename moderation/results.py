@@ -66,6 +66,14 @@ class Entry:
     author: str | None = None
     source: str | None = None  # file name, or None for in-memory text
 
+    @property
+    def key(self) -> str:
+        """A stable name for the entry: a short hash of its author and text, unchanged when other
+        posts are added around it (``id`` is its position in the document)."""
+        import hashlib
+
+        return hashlib.sha1(f"{self.author or ''}\n{self.text}".encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
 
 @dataclass(frozen=True)
 class ScreenedEntry:
@@ -77,6 +85,7 @@ class ScreenedEntry:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.entry.id,
+            "key": self.entry.key,
             "headline": self.entry.headline,
             "author": self.entry.author,
             "text": self.entry.text,

@@ -113,7 +113,7 @@ ITEMS = [
 def test_render_text_puts_banner_before_flagged_entry():
     out = render(ITEMS, WarningPolicy(), "text")
     banner = "!! Content warning: " + Label.GRAPHIC_VIOLENCE.default_warning
-    assert out.index(banner) < out.index("Headline one") < out.index("[2]")
+    assert out.index("[1 #") < out.index(banner) < out.index("    Headline one") < out.index("[2 #")
     assert out.count("!! Content warning") == 1
 
 
@@ -138,3 +138,21 @@ def test_render_jsonl_fields():
     assert rows[0]["id"] == "1" and rows[0]["author"] == "Jane Doe" and rows[0]["labels"] == ["graphic_violence"]
     assert rows[0]["warnings"] == [Label.GRAPHIC_VIOLENCE.default_warning] and rows[1]["warnings"] == []
     assert rows[0]["model_version"] == "v-test" and rows[0]["text"].startswith("Headline one")
+
+
+def test_render_text_names_entries_by_headline_and_stable_key_and_ends_with_a_summary():
+    from moderation.documents import parse_live_blog
+
+    scores = {l: 0.1 for l in Label} | {Label.GRAPHIC_VIOLENCE: 0.93}
+    flagged = Prediction(scores=scores, labels=(Label.GRAPHIC_VIOLENCE,), warnings=("w",), model_version="v",
+                         thresholds={l: 0.5 for l in Label} | {Label.GRAPHIC_VIOLENCE: 0.9})
+    clean = Prediction(scores={l: 0.1 for l in Label}, labels=(), warnings=(), model_version="v")
+    blog = "- Jane Doe\nFirst post\nBody one.\n- Ben Cole\nSecond post\nBody two.\n"
+    first, second = parse_live_blog(blog)
+    out = render([ScreenedEntry(first, flagged), ScreenedEntry(second, clean)], WarningPolicy(), "text")
+    lines = out.splitlines()
+    assert lines[0].startswith(f'[1 #{first.key}] "First post" by Jane Doe labels: graphic_violence 0.93 (threshold 0.90)')
+    assert lines[-1] == "1 of 2 entries flagged: graphic_violence 1, unverified_rumour 0, solicitation 0"
+    # a post added before them shifts positions but not keys
+    later = parse_live_blog("- Ann Lee\nNew post\nNews.\n" + blog)
+    assert [e.key for e in later[1:]] == [first.key, second.key] and [e.id for e in later[1:]] == ["2", "3"]
