@@ -103,8 +103,12 @@ def render_html(items: Sequence[ScreenedEntry], policy: WarningPolicy) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"><title>Screened entries</title>',
-        "<style>.cw{border-left:4px solid #b00;background:#fff3f3;padding:.5em 1em;margin:.5em 0}"
-        ".meta{color:#555;font-size:.85em}</style></head><body>",
+        # each entry is its own box, so a warning visibly belongs to the entry it sits in
+        "<style>body{max-width:48em;margin:1em auto;font-family:sans-serif}"
+        "article{border:1px solid #ccc;border-radius:6px;padding:.25em 1em .5em;margin:1.25em 0}"
+        ".cw{border-left:4px solid #b00;background:#fff3f3;padding:.5em 1em;margin:.75em 0}"
+        ".cw ul{margin:.25em 0}.meta,.summary{color:#555;font-size:.85em}</style></head><body>",
+        f'<p class="summary">{escape(summary_line(items))}</p>',
     ]
     for item in items:
         entry, pred = item.entry, item.prediction

@@ -156,3 +156,12 @@ def test_render_text_names_entries_by_headline_and_stable_key_and_ends_with_a_su
     # a post added before them shifts positions but not keys
     later = parse_live_blog("- Ann Lee\nNew post\nNews.\n" + blog)
     assert [e.key for e in later[1:]] == [first.key, second.key] and [e.id for e in later[1:]] == ["2", "3"]
+
+
+def test_render_html_warning_sits_inside_its_own_entry_box():
+    html = render(ITEMS, WarningPolicy(), "html")
+    first = html[html.index('<article id="entry-1">'):html.index("</article>")]
+    second = html[html.index('<article id="entry-2">'):]
+    assert "<aside" in first and first.index("<aside") < first.index("<h2>Headline one</h2>")
+    assert "<aside" not in second  # the clean entry has none, and none spills over from the first
+    assert "article{border" in html and "1 of 2 entries flagged" in html
