@@ -81,17 +81,22 @@ def format_of(path: str, explicit: str | None = None, default: str = "jsonl") ->
     return _EXTENSIONS[suffix]
 
 
+def _open_input(path: str) -> BinaryIO:
+    """The input's binary stream (``-``: stdin); a folder or an unreadable file is an ``InputError``."""
+    if path != "-" and Path(path).is_dir():
+        raise InputError(f"{path} is a directory, not a file")
+    try:
+        return sys.stdin.buffer if path == "-" else open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
 def _read_bytes(path: str, limits: Limits | None = None) -> bytes:
     """The bytes of a file (``-``: stdin): a binary check on the first 4 KiB before reading on,
     and never more than ``max_input_bytes`` (``/dev/zero`` is refused, not read forever)."""
     limit = (limits or Limits.from_env()).max_input_bytes
     name = "<stdin>" if path == "-" else path
-    if path != "-" and Path(path).is_dir():
-        raise InputError(f"{path} is a directory, not a file")
-    try:
-        fh = sys.stdin.buffer if path == "-" else open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    fh = _open_input(path)
     try:
         head = fh.read(4096)
         if b"\x00" in head and not head.startswith(tuple(bom for bom, _ in _BOMS)):
@@ -262,12 +267,7 @@ def _too_large(name: str, limit: int) -> InputError:
 @contextmanager
 def _text_stream(path: str, name: str, limits: Limits, newline: str) -> Iterator[io.TextIOWrapper]:
     """An input (``-``: stdin) as text read in blocks, with the checks and decoding of ``read_text``."""
-    if path != "-" and Path(path).is_dir():
-        raise InputError(f"{path} is a directory, not a file")
-    try:
-        fh = sys.stdin.buffer if path == "-" else open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    fh = _open_input(path)
     with io.BufferedReader(_Source(fh, name, limits.max_input_bytes, owned=path != "-"), 1 << 16) as stream:
         if path != "-" and os.fstat(fh.fileno()).st_size > limits.max_input_bytes:
             raise _too_large(name, limits.max_input_bytes)
