@@ -105,13 +105,12 @@ def _time_backend(model: str | None, backend: str, texts: list[str], dev: list[s
     from .model import Moderator
 
     mod = Moderator.from_pretrained(model, backend=backend, batch_size=batch_size, threads=threads)
-    thresholds = np.array([mod.thresholds[label] for label in LABELS])
-    mod.predict_proba(texts[:32])  # warm-up
+    mod.predict(texts[:32])  # warm-up
     t0 = time.perf_counter()
-    labels = mod.predict_proba(texts) >= thresholds
+    labels = [[label in p.labels for label in LABELS] for p in mod.predict(texts)]  # the path users get
     seconds = time.perf_counter() - t0
-    dev_labels = mod.predict_proba(dev) >= thresholds if dev else np.zeros((0, len(LABELS)), bool)
-    return seconds, peak_rss_mb(), labels.tolist(), dev_labels.tolist()
+    dev_labels = [[label in p.labels for label in LABELS] for p in mod.predict(dev)] if dev else []
+    return seconds, peak_rss_mb(), labels, dev_labels
 
 
 def _in_fresh_process(fn, *args):

@@ -47,6 +47,13 @@ class Label(str, Enum):
 
 LABELS: tuple[Label, ...] = tuple(Label)
 
+
+def reaches(score, threshold):
+    """The one decision rule: a label is given when its calibrated score reaches its threshold.
+
+    Works on floats and, element-wise, on numpy arrays (scores against per-label thresholds)."""
+    return score >= threshold
+
 DEFINITIONS: dict[Label, str] = {
     Label.GRAPHIC_VIOLENCE: (
         "The entry puts physical harm in front of the reader in concrete terms: what was "

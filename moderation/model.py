@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, overload
 
-from .labels import LABELS, Label
+from .labels import LABELS, Label, reaches
 from .policy import WarningPolicy
 from .results import Entry, Prediction, ScreenedEntry
 from .windows import make_windows
@@ -502,7 +502,7 @@ class Moderator:
 
     def _prediction(self, probs: Iterable[float]) -> Prediction:
         scores = dict(zip(LABELS, (float(p) for p in probs)))
-        labels = tuple(label for label in LABELS if scores[label] >= self.thresholds[label])
+        labels = tuple(label for label in LABELS if reaches(scores[label], self.thresholds[label]))
         return Prediction(
             scores=scores,
             labels=labels,

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from moderation.labels import LABELS, Label
+from moderation.labels import LABELS, Label, reaches
 
 SUITE_DIR = Path(__file__).resolve().parents[1] / "tests" / "behavioural"
 
@@ -251,7 +251,7 @@ def baseline_predict(name: str, corpus: Path) -> Callable[[list[str]], np.ndarra
     train, dev = load_split(corpus, "train"), load_split(corpus, "dev")
     tfidf = TfidfLogReg().fit([e.text for e in train], label_matrix(train))
     thresholds = tfidf.fit_thresholds([e.text for e in dev], label_matrix(dev))
-    return lambda texts: (tfidf.predict_proba(texts) >= thresholds).astype(int)
+    return lambda texts: reaches(tfidf.predict_proba(texts), thresholds).astype(int)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

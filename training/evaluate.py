@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from moderation.labels import LABELS
+from moderation.labels import LABELS, reaches
 from moderation.model import Moderator
 
 from .baselines import KeywordRules, TfidfLogReg
@@ -73,7 +73,8 @@ def _per_set_table(split: str, per_set: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _false_positives(y: np.ndarray, prob: np.ndarray, thresholds: np.ndarray, mask: np.ndarray) -> list[int]:
-    return [int(np.sum((prob[mask[:, j], j] >= thresholds[j]) & (y[mask[:, j], j] == 0))) for j in range(len(LABELS))]
+    return [int(np.sum(reaches(prob[mask[:, j], j], thresholds[j]) & (y[mask[:, j], j] == 0)))
+            for j in range(len(LABELS))]
 
 
 def evaluate(

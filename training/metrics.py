@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from moderation.labels import LABELS
+from moderation.labels import LABELS, reaches
 
 
 def prf(y: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
@@ -51,7 +51,7 @@ def report(y: np.ndarray, prob: np.ndarray, thresholds: np.ndarray, mask: np.nda
     for j, label in enumerate(LABELS):
         keep = mask[:, j] if mask is not None else np.ones(len(y), dtype=bool)
         yj, pj = y[keep, j], prob[keep, j]
-        pred = (pj >= thresholds[j]).astype(int)
+        pred = reaches(pj, thresholds[j]).astype(int)
         p, r, f = prf(yj, pred)
         f1s.append(f)
         out["labels"][label.value] = {
