@@ -217,13 +217,19 @@ def bench(
     n: int = typer.Option(1000, "--n", min=1, help="Entries for the batch paths."),
     pipeline_n: int = typer.Option(300, "--pipeline-n", min=1, help="Entries for the (slow) naive pipeline."),
     backends: str = typer.Option("fp32,bf16,int8", "--backends", help="Comma-separated backends to time."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Windows per model call (default: per backend)."),
+    windows_per_call: Optional[int] = typer.Option(
+        None, "--windows-per-call", min=1, help="Token windows per model call on the torch backends "
+        "(default: per backend; int8 always runs one). Not `label --batch-size`, which counts records."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1),
     model: Optional[Path] = ModelOption,
 ) -> None:
     """Benchmark: naive HF pipeline vs the batch path (entries/s, tokens/s, memory, agreement)."""
     from .bench import run_bench
 
+    if source is None or not source.is_file():
+        raise fail(f"bench needs entries to time: {source} not found (run it from the repository, whose corpus "
+                   "is training/data/corpus.jsonl, or pass --input FILE.jsonl)")
+    batch_size = windows_per_call
     typer.echo(run_bench(None if model is None else str(model), source, n, pipeline_n,
                          [b.strip() for b in backends.split(",") if b.strip()], batch_size, threads))
 

@@ -166,3 +166,11 @@ def test_screen_output_that_cannot_be_written_is_one_line_exit_2(tiny_model, tmp
     result = run("screen", EXAMPLE, "-o", tmp_path, "--model", tiny_model, "--backend", "fp32")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.output.count("\n") == 1 and result.output.startswith("error:")
+
+
+@pytest.mark.parametrize("command", [["bench"], ["evaluate"], ["corpus", "check"]])
+def test_commands_that_need_the_repository_say_so_in_one_line(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the repository: no training/data/corpus.jsonl here
+    result = run(*command)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.startswith("error:") and "not found" in result.output and result.output.count("\n") == 1

@@ -45,6 +45,10 @@ def evaluate_command(
     """Evaluate a model (and the baselines) on the corpus and on real published text; print the report."""
     from .evaluate import evaluate
 
+    if not corpus.is_file():
+        typer.echo(f"error: {corpus} not found: evaluate needs the labelled corpus of the repository "
+                   "(run it from the repository root, or pass --corpus)", err=True)
+        raise typer.Exit(2)
     if update_card and model is None:
         typer.echo("error: --update-card needs --model (the folder whose card to rewrite)", err=True)
         raise typer.Exit(2)
@@ -64,6 +68,10 @@ def corpus_command(
     """Check the labelled corpus against the dataset card's rules (or refresh the card's counts)."""
     from .corpus import main
 
+    if not corpus.is_file():
+        typer.echo(f"error: {corpus} not found: corpus commands work on the repository's corpus "
+                   "(run them from the repository root, or pass --corpus)", err=True)
+        raise typer.Exit(2)
     if action not in ("check", "card"):
         typer.echo("error: action must be check or card", err=True)
         raise typer.Exit(2)
