@@ -174,3 +174,10 @@ def test_commands_that_need_the_repository_say_so_in_one_line(command, tmp_path,
     result = run(*command)
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.output.startswith("error:") and "not found" in result.output and result.output.count("\n") == 1
+
+
+def test_train_without_the_real_text_pool_is_one_line_exit_2(tmp_path):
+    result = run("train", "--config", ROOT / "configs" / "default.yaml", f"data.realdata={tmp_path / 'nowhere'}",
+                 f"output_dir={tmp_path / 'out'}")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "real-text pool not found" in result.output and "data.real_labels=" in result.output

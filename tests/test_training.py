@@ -182,9 +182,12 @@ def test_evaluate_reports_real_text_per_set_and_skips_without_the_pool(trained, 
     card = (out / "README.md").read_text()
     assert "## Real published text: real-test" in card and "| gva | 1 |" in card
 
-    missing = evaluate(out, corpus, ["test"], None, backend="fp32", config=None, realdata=tmp_path / "nowhere",
-                       real_labels=labels, real_splits=["test"], baselines=False)
+    nowhere = tmp_path / "nowhere"
+    config.write_text(f"data:\n  real_labels: {labels}\n  realdata: {nowhere}\n")
+    missing = evaluate(out, corpus, ["test"], None, backend="fp32", config=config, realdata=nowhere,
+                       real_labels=labels, real_splits=["test"])
     assert "skipped" in missing.data["splits"]["real-test"] and "Skipped: real-text pool not found" in missing.markdown
+    assert "baselines were trained on the corpus only" in missing.markdown and "test" in missing.data["splits"]
 
 
 def test_behaviour_runner_scores_a_baseline(capsys):

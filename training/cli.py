@@ -24,7 +24,14 @@ def train_command(
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    train(cfg, log=lambda msg: typer.echo(msg, err=True))
+    from .realdata import RealDataMissing
+
+    try:
+        train(cfg, log=lambda msg: typer.echo(msg, err=True))
+    except RealDataMissing as exc:
+        typer.echo(f"error: {exc} (the recipe trains on real text: data.real_labels; "
+                   "set data.real_labels= to train on the corpus alone)", err=True)
+        raise typer.Exit(2) from None
 
 
 def evaluate_command(
