@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -70,8 +71,6 @@ class Entry:
     def key(self) -> str:
         """A stable name for the entry: a short hash of its author and text, unchanged when other
         posts are added around it (``id`` is its position in the document)."""
-        import hashlib
-
         return hashlib.sha1(f"{self.author or ''}\n{self.text}".encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 

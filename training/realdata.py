@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 from moderation.labels import LABELS, Label
 
-from .data import Example, read_jsonl
+from .data import Example, load_split, read_jsonl
 
 DATA_DIR = Path(__file__).parent / "data"
 REAL_LABELS = DATA_DIR / "real_labels.jsonl"
@@ -45,7 +45,8 @@ def find_realdata(path: str | Path | None = None) -> Path:
         candidates.append(Path(os.environ[ENV]))
     else:
         here = Path(__file__).resolve().parent.parent  # the repository
-        candidates += [here / d for d in DEFAULT_DIRS] + [Path.cwd() / d for d in DEFAULT_DIRS]
+        for base in (here, Path.cwd().resolve()):
+            candidates += [c for c in ((base / d).resolve() for d in DEFAULT_DIRS) if c not in candidates]
     for c in candidates:
         folder = c.parent if c.name == "pool.jsonl" else c
         if (folder / "pool.jsonl").is_file():
@@ -146,23 +147,24 @@ def load_real(
     return out
 
 
+def is_real(example: Example) -> bool:
+    """Whether an example is a real text of the pool (rather than a corpus entry)."""
+    return "use" in example.raw
+
+
+def _clear_positives(rows: Sequence[dict]) -> dict[str, int]:
+    return {label.value: sum(1 for r in rows if r[label.value] == 1 and label.value not in r.get("ambiguous", []))
+            for label in LABELS}
+
+
 def describe(rows: Sequence[dict]) -> dict:
     """Counts per split, set and label (clear positives), for cards and notes."""
     out: dict = {"n": len(rows), "splits": {}, "sets": dict(Counter(r["id"].split(":", 1)[0] for r in rows))}
     for split in SPLITS:
         part = [r for r in rows if r["split"] == split]
-        out["splits"][split] = {
-            "n": len(part),
-            "sets": dict(sorted(Counter(r["id"].split(":", 1)[0] for r in part).items())),
-            "clear_positives": {
-                label.value: sum(1 for r in part if r[label.value] == 1 and label.value not in r.get("ambiguous", []))
-                for label in LABELS
-            },
-        }
-    out["clear_positives"] = {
-        label.value: sum(1 for r in rows if r[label.value] == 1 and label.value not in r.get("ambiguous", []))
-        for label in LABELS
-    }
+        out["splits"][split] = {"n": len(part), "sets": dict(sorted(Counter(r["id"].split(":", 1)[0] for r in part).items())),
+                                "clear_positives": _clear_positives(part)}
+    out["clear_positives"] = _clear_positives(rows)
     return out
 
 
@@ -171,8 +173,6 @@ def training_sets(data_args) -> tuple[list[Example], list[Example]]:
     (repeated ``real_weight`` times) and the real-dev texts of ``train+eval`` sets when
     ``real_labels`` is set. Eval-only sets never enter either: not training, not the dev set on
     which thresholds and temperatures are fitted."""
-    from .data import load_split
-
     train = load_split(data_args.corpus, data_args.train_split, data_args.exclude_batches)
     dev = load_split(data_args.corpus, data_args.dev_split, data_args.exclude_batches)
     if data_args.real_labels:

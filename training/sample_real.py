@@ -17,6 +17,7 @@ import hashlib
 import json
 import random
 import re
+from collections import Counter
 from pathlib import Path
 
 from .realdata import PoolRecord, find_realdata, group_of, read_pool
@@ -252,8 +253,6 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, mode, encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row) + "\n")
-    from collections import Counter
-
     print(f"{len(rows)} ids -> {args.out}")
     print(dict(Counter((r["set"], r["split"]) for r in rows)))
     print(dict(Counter(r["split"] for r in rows)))

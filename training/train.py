@@ -29,7 +29,7 @@ from moderation.windows import make_windows
 from .calibrate import fit_temperature, fit_threshold, sigmoid
 from .config import TrainConfig
 from .data import Example, clear_mask, label_matrix
-from .realdata import training_sets
+from .realdata import is_real, training_sets
 from .metrics import report
 
 Log = Callable[[str], None]
@@ -142,7 +142,7 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
     bf16 = use_bf16(cfg.optim.precision)
     train_ex, dev_ex = training_sets(cfg.data)
     y_train, y_dev = label_matrix(train_ex), label_matrix(dev_ex)
-    n_real = sum(1 for e in train_ex if "use" in e.raw)  # real texts carry their set's use
+    n_real = sum(map(is_real, train_ex))
     log(f"data: {len(train_ex)} train ({n_real} real), {len(dev_ex)} dev entries; base {cfg.model.base}; "
         f"{'bf16 autocast' if bf16 else 'fp32'}, {torch.get_num_threads()} threads")
 
@@ -211,8 +211,8 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         "history": history,
         "train_entries": len(train_ex),
         "real_train_entries": n_real,
-        "real_dev_entries": sum(1 for e in dev_ex if "use" in e.raw),
-        "real_train_sets": dict(sorted(Counter(e.domain for e in train_ex if "use" in e.raw).items())),
+        "real_dev_entries": sum(map(is_real, dev_ex)),
+        "real_train_sets": dict(sorted(Counter(e.domain for e in train_ex if is_real(e)).items())),
         "dev_entries": len(dev_ex),
         "train_seconds": round(time.time() - started, 1),
         "dev": {"all": dev_all, "clear": dev_clear},
