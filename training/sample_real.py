@@ -203,6 +203,28 @@ STRATA_ROUND3 = {
 }
 
 
+# Round 4: 0.2.0's graphic_violence threshold was fitted on a dev set with almost no real text of
+# that label (the sets rich in it are eval-only), and real-train held 14 clear positives. This
+# round takes every remaining text of the train+eval sets, in the train and dev splits, that
+# carries a strong cue of bodily harm or of footage; the test split is left as it was.
+STRONG_GV = re.compile(
+    r"shot (him |her |them )?(in|through) the|gunshot wounds?|wounds? to|stabbed|bod(y|ies)\b|blood|graphic|"
+    r"video shows|footage|beheaded|decapitat|corpses?|mutilat|burned alive|tortur|dismember|massacre|bullet|"
+    r"execution|executed|lynch|machete|hacked",
+    re.I,
+)
+
+
+def _train_or_dev(pred):
+    return lambda r: r.use == "train+eval" and split_of(r) in ("train", "dev") and pred(r)
+
+
+STRATA_ROUND4 = {
+    name: [("r4-strong-violence-cues", _train_or_dev(lambda r: STRONG_GV.search(r.text)), 400)]
+    for name in ("pheme", "clx", "drm")
+}
+
+
 def sample(folder: Path, seed: int = 2026, strata: dict | None = None, exclude: set[str] = frozenset()) -> list[dict]:
     pool = read_pool(folder)  # reserved ids already left out
     strata_by_set = STRATA if strata is None else strata
@@ -238,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--realdata", default=None, help="folder of pool.jsonl (default: ../shared/realdata)")
     ap.add_argument("--out", default="training/data/real_sample.jsonl")
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3), default=1,
-                    help="2 or 3: append that round's draw to --out, leaving earlier rounds' ids untouched")
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=1,
+                    help="2, 3 or 4: append that round's draw to --out, leaving earlier rounds' ids untouched")
     args = ap.parse_args(argv)
     folder = find_realdata(args.realdata)
     if args.round == 1:
@@ -247,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         mode = "w"
     else:
         first = [json.loads(line) for line in open(args.out, encoding="utf-8")]
-        strata = STRATA_ROUND2 if args.round == 2 else STRATA_ROUND3
+        strata = {2: STRATA_ROUND2, 3: STRATA_ROUND3, 4: STRATA_ROUND4}[args.round]
         rows = sample(folder, args.seed + args.round - 1, strata, exclude={r["id"] for r in first})
         mode = "a"
     with open(args.out, mode, encoding="utf-8") as fh:
