@@ -158,3 +158,22 @@ def test_committed_real_labels_avoid_reserved_ids():
         pytest.skip(str(exc))
     reserved = set((folder / "reserved_ids.txt").read_text().split())
     assert not reserved & {r["id"] for r in read_labels(REAL_LABELS)}
+
+
+def test_lever_steps_add_one_lever_at_a_time(pool, tmp_path):
+    from training.levers import step_data
+
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"{batch}-{i}", "text": f"entry {i}", "graphic_violence": 0,
+                                          "unverified_rumour": 0, "solicitation": 0, "ambiguous": [],
+                                          "split": split}) + "\n"
+                              for i, (batch, split) in enumerate([("war", "train"), ("rt_gv", "train"),
+                                                                  ("rt2_local", "train"), ("war", "dev")])))
+    labels = tmp_path / "labels.jsonl"
+    rows = [row("pheme:2", "train"), {**row("clx:3", "train", so=1), "stratum": "r4-strong-violence-cues"}]
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = load_config(None, [f"data.corpus={corpus}", f"data.real_labels={labels}", f"data.realdata={pool}"])
+    ids = lambda step: [e.id for e in step_data(cfg.data, *step)[0]]  # noqa: E731
+    assert ids((["rt_gv", "rt2_local"], False, False)) == ["war-0"]
+    assert ids((["rt2_local"], True, False)) == ["war-0", "rt_gv-1", "pheme:2"]  # round-4 text held back
+    assert ids(([], True, True)) == ["war-0", "rt_gv-1", "rt2_local-2", "pheme:2", "clx:3"]
