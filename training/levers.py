@@ -27,7 +27,7 @@ from .realdata import find_realdata, is_real, load_real, training_sets
 WAVE3 = ["cx_gv", "cx_ur", "cx_so", "cx_mixed", "cx2_long", "cx2_world", "cx2_live", "cx2_ur", "cx3_long_a",
          "cx3_long_b"]
 RT = ["rt_gv", "rt_ur", "rt_so", "rt_tab"]
-RT2 = ["rt2_local", "rt2_video", "rt2_spec", "rt2_appeal"]
+RT2 = ["rt2_local", "rt2_video", "rt2_spec", "rt2_appeal", "rt2_long_a", "rt2_long_b"]
 ROUND4 = "r4-"  # stratum prefix of the fourth real-text round
 
 # (name, batches left out, real-train used, round-4 real texts used); each step adds one lever
