@@ -14,6 +14,7 @@ from typing import Optional
 import typer
 
 from .labels import LABELS, Label
+from .policy import WarningPolicy
 
 app = typer.Typer(
     help="Label news entries for graphic violence, unverified rumour and solicitation, and add reader warnings.",
@@ -73,9 +74,10 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> "typer.Exit":
 
 
 ModelOption = typer.Option(None, "--model", "-m", help="Model folder (default: the bundled model).")
-PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default: built-in wording).")
-DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy (configs/warnings.yaml "
-                          "defines: live, archive).")
+PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default: the packaged policy, "
+                            "moderation/policies/warnings.yaml).")
+DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy (the default policy "
+                          f"defines: {', '.join(WarningPolicy.default().desks)}).")
 BackendOption = typer.Option(
     "auto", "--backend", envvar="MODERATION_BACKEND",
     help="auto (int8 where onnxruntime is installed, else bf16 on CPUs with native bf16, else fp32), "

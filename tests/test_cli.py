@@ -181,3 +181,15 @@ def test_train_without_the_real_text_pool_is_one_line_exit_2(tmp_path):
                  f"output_dir={tmp_path / 'out'}")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "real-text pool not found" in result.output and "data.real_labels=" in result.output
+
+
+def test_desks_of_the_packaged_policy_work_without_policy(tiny_model):
+    from moderation import Label, Moderator, WarningPolicy
+
+    live = WarningPolicy.default().desks["live"]
+    mod = Moderator.from_pretrained(tiny_model, backend="fp32", desk="live")
+    assert mod.thresholds[Label.GRAPHIC_VIOLENCE] == live[Label.GRAPHIC_VIOLENCE]
+    result = run("screen", EXAMPLE, "--model", tiny_model, "--backend", "fp32", "--desk", "live")
+    assert result.exit_code == 0, result.output
+    unknown = run("screen", EXAMPLE, "--model", tiny_model, "--backend", "fp32", "--desk", "sport")
+    assert unknown.exit_code == 2 and "unknown desk 'sport' (known: archive, live)" in unknown.stderr
