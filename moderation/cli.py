@@ -123,12 +123,12 @@ def screen(
     from .records import to_utf8, write_atomic
     from .render import render
 
+    from .gate import Gate, GateError, describe
+
     try:
-        gate = Label.parse(fail_on) if fail_on is not None else ()
-    except ValueError as exc:
+        gate = None if fail_on is None else Gate.parse(fail_on, option="--fail-on")
+    except GateError as exc:
         raise fail(str(exc)) from None
-    if fail_on is not None and not gate:  # an empty gate would pass everything
-        raise fail(f"--fail-on needs at least one label ({LABEL_NAMES})")
     text = read_document(file)
     mod = load_moderator(model, policy, desk, backend=backend)
     source = None if file == "-" else file
@@ -140,10 +140,9 @@ def screen(
         write_atomic("-" if output is None else str(output), to_utf8(rendered))
     except (OSError, ValueError) as exc:  # OutputError is a ValueError: a directory, an unwritable place
         raise label_failure(exc, str(output)) from None
-    hits = [(item.entry.id, label) for item in items for label in item.prediction.labels if label in gate]
+    hits = [] if gate is None else gate.check(items)
     if hits:
-        listed = ", ".join(f"{i}:{label.value}" for i, label in hits)
-        typer.echo(f"gate: {len(hits)} flagged ({listed})", err=True)
+        typer.echo(describe(hits), err=True)
         raise typer.Exit(EXIT_FLAGGED)
 
 

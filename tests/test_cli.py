@@ -193,3 +193,16 @@ def test_desks_of_the_packaged_policy_work_without_policy(tiny_model):
     assert result.exit_code == 0, result.output
     unknown = run("screen", EXAMPLE, "--model", tiny_model, "--backend", "fp32", "--desk", "sport")
     assert unknown.exit_code == 2 and "unknown desk 'sport' (known: archive, live)" in unknown.stderr
+
+
+def test_gate_stops_only_on_its_own_labels_and_names_the_entries(tiny_model, tmp_path):
+    policy = tmp_path / "p.yaml"  # every entry gets graphic_violence, none gets the other two
+    policy.write_text("desks:\n  gv: {graphic_violence: 0.0001, unverified_rumour: 0.9999, solicitation: 0.9999}\n")
+    args = ("screen", EXAMPLE, "--model", tiny_model, "--backend", "fp32", "--policy", policy, "--desk", "gv")
+    assert run(*args, "--fail-on", "solicitation,unverified_rumour").exit_code == 0
+    flagged = run(*args, "--fail-on", "solicitation,graphic_violence")
+    assert flagged.exit_code == 1
+    listed = ", ".join(f"{i}:graphic_violence" for i in range(1, 8))
+    assert flagged.stderr == f"gate: 7 flagged ({listed})\n"
+    unknown = run(*args, "--fail-on", "gore")
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("error: --fail-on: unknown label 'gore'")
