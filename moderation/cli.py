@@ -13,7 +13,8 @@ from typing import Optional
 
 import typer
 
-from .labels import LABELS, Label
+from .engines import Engine
+from .labels import LABELS
 from .policy import WarningPolicy
 
 app = typer.Typer(
@@ -54,11 +55,6 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
     html = "html"
     jsonl = "jsonl"
-
-
-class Engine(str, Enum):
-    local = "local"
-    ray = "ray"
 
 
 class DocumentKind(str, Enum):
@@ -160,10 +156,14 @@ def label(
     input_format: Optional[str] = typer.Option(None, "--input-format", help="jsonl, csv or parquet (default: from extension)."),
     output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl, csv or parquet (default: from extension)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record with exit code 2."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT.partial.jsonl."),
-    engine: Engine = typer.Option(Engine.local, "--engine", help="local: this process; ray: Ray Data workers."),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: start Ray locally)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray workers (default: one per CPU)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT.partial.jsonl "
+                                "(--engine local only)."),
+    engine: Engine = typer.Option(Engine.LOCAL, "--engine", help="local: this process (resumable); ray: Ray Data "
+                                  "workers."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: start Ray locally; "
+                                          "--engine ray only)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray workers (default: one per CPU; "
+                                          "--engine ray only)."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, help="Records per model call."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     model: Optional[Path] = ModelOption,
@@ -172,41 +172,24 @@ def label(
     backend: str = BackendOption,
 ) -> None:
     """Label an archive: exactly one output record per input record, in order."""
-    from .labelling import label_archive, partial_path
-    from .records import InputError, OutputError, format_of
+    from .engines import LabelJob, interrupted_message, label_with
+    from .model import ModelLoadError
+    from .policy import PolicyError
+    from .records import InputError, OutputError
 
+    job = LabelJob(
+        input, output, input_format=input_format, output_format=output_format, strict=strict,
+        batch_size=batch_size, progress=not quiet, model=model, policy=policy, desk=desk, backend=backend,
+        resume=resume, address=address, workers=workers,
+    )
     try:
-        in_fmt = format_of(input, input_format)
-        out_fmt = format_of(output, output_format)
-    except InputError as exc:
-        raise fail(str(exc)) from None
-    if engine is Engine.ray:
-        from .integrations.ray import label_archive_ray
-
-        try:
-            summary = label_archive_ray(
-                input, output, address=address, workers=workers, model=model, policy=policy, desk=desk,
-                batch_size=batch_size, input_format=in_fmt, output_format=out_fmt, backend=backend,
-                strict=strict, resume=resume, progress=not quiet,
-            )
-        except (InputError, OutputError, OSError) as exc:
-            raise label_failure(exc, output) from None
-        except KeyboardInterrupt:
-            raise fail("interrupted (a Ray run starts over; --resume is not supported with --engine ray)", 130) from None
-        typer.echo(summary.describe(), err=True)
-        return
-    mod = load_moderator(model, policy, desk, backend=backend)
-    try:
-        summary = label_archive(
-            mod, input, output, input_format=in_fmt, output_format=out_fmt,
-            strict=strict, batch_size=batch_size, progress=not quiet, resume=resume,
-        )
-    except (InputError, OutputError, OSError) as exc:
+        summary = label_with(engine, job)
+    except (InputError, OutputError, OSError) as exc:  # EngineOptionError is an InputError
         raise label_failure(exc, output) from None
+    except (ModelLoadError, PolicyError, ValueError) as exc:
+        raise fail(str(exc)) from None
     except KeyboardInterrupt:
-        partial = partial_path(output)
-        hint = f"; rerun with --resume to continue from {partial}" if input != "-" and partial.exists() else ""
-        raise fail(f"interrupted{hint}", 130) from None
+        raise fail(interrupted_message(engine, job), 130) from None
     typer.echo(summary.describe(), err=True)
 
 
