@@ -1,5 +1,9 @@
 """The ``moderation`` command line: thin typer commands over plain functions.
 
+Each command parses its options, calls the library (``gate`` for ``--fail-on``,
+``engines`` for ``label --engine``) and prints. Options that several commands take
+are defined once, in ``options``. Help is plain text (no ``<bool>`` after flags).
+
 Exit codes: 0 success (and, for ``screen --fail-on``, a clean document); 1 a
 gated label was found; 2 bad input or usage.
 """
@@ -13,18 +17,19 @@ from typing import Optional
 
 import typer
 
+from . import options
 from .engines import Engine
 from .labels import LABELS
-from .policy import WarningPolicy
 
 app = typer.Typer(
     help="Label news entries for graphic violence, unverified rumour and solicitation, and add reader warnings.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: typer's rich help prints "<bool>" after every flag
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-LABEL_NAMES = ", ".join(label.value for label in LABELS)
 
 
 def _version(value: bool) -> None:
@@ -69,18 +74,6 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> "typer.Exit":
     return typer.Exit(code)
 
 
-ModelOption = typer.Option(None, "--model", "-m", help="Model folder (default: the bundled model).")
-PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default: the packaged policy, "
-                            "moderation/policies/warnings.yaml).")
-DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy (the default policy "
-                          f"defines: {', '.join(WarningPolicy.default().desks)}).")
-BackendOption = typer.Option(
-    "auto", "--backend", envvar="MODERATION_BACKEND",
-    help="auto (int8 where onnxruntime is installed, else bf16 on CPUs with native bf16, else fp32), "
-    "int8 (onnxruntime; built once and cached), bf16 or fp32.",
-)
-
-
 def load_moderator(model: Optional[Path], policy: Optional[Path], desk: Optional[str], **kwargs):
     from .model import ModelLoadError, Moderator
     from .policy import PolicyError
@@ -102,18 +95,15 @@ def read_document(path: str) -> str:
 
 @app.command()
 def screen(
-    file: str = typer.Argument(..., help="Live blog, article or HTML file; '-' for standard input."),
+    file: str = typer.Argument(..., metavar="FILE", help="Live blog, article or HTML file; '-' for standard input."),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
-    fail_on: Optional[str] = typer.Option(
-        None, "--fail-on", help=f"Comma-separated labels ({LABEL_NAMES}); exit 1 if any entry carries one "
-        "(publication gate)."
-    ),
+    fail_on: Optional[str] = options.FAIL_ON,
     kind: DocumentKind = typer.Option(DocumentKind.auto, "--kind", help="How to split the document."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
-    model: Optional[Path] = ModelOption,
-    policy: Optional[Path] = PolicyOption,
-    desk: Optional[str] = DeskOption,
-    backend: str = BackendOption,
+    model: Optional[Path] = options.MODEL,
+    policy: Optional[Path] = options.POLICY,
+    desk: Optional[str] = options.DESK,
+    backend: str = options.BACKEND,
 ) -> None:
     """Screen a live blog or article: each entry with its labels, scores and warnings."""
     from .records import to_utf8, write_atomic
@@ -151,7 +141,8 @@ def label_failure(exc: Exception, output: str) -> "typer.Exit":
 
 @app.command()
 def label(
-    input: str = typer.Argument(..., help="JSON Lines, CSV or Parquet archive with id and text; '-' for stdin (JSON Lines)."),
+    input: str = typer.Argument(..., metavar="INPUT",
+                                help="JSON Lines, CSV or Parquet archive with id and text; '-' for stdin (JSON Lines)."),
     output: str = typer.Option(..., "--output", "-o", help="Output file (.jsonl, .csv, .parquet) or '-' for stdout."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="jsonl, csv or parquet (default: from extension)."),
     output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl, csv or parquet (default: from extension)."),
@@ -164,12 +155,13 @@ def label(
                                           "--engine ray only)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray workers (default: one per CPU; "
                                           "--engine ray only)."),
-    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Records per model call."),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Records per model call (with --engine ray: "
+                                   "records per Ray block)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    model: Optional[Path] = ModelOption,
-    policy: Optional[Path] = PolicyOption,
-    desk: Optional[str] = DeskOption,
-    backend: str = BackendOption,
+    model: Optional[Path] = options.MODEL,
+    policy: Optional[Path] = options.POLICY,
+    desk: Optional[str] = options.DESK,
+    backend: str = options.BACKEND,
 ) -> None:
     """Label an archive: exactly one output record per input record, in order."""
     from .engines import LabelJob, interrupted_message, label_with
@@ -204,8 +196,9 @@ def bench(
     windows_per_call: Optional[int] = typer.Option(
         None, "--windows-per-call", min=1, help="Token windows per model call on the torch backends "
         "(default: per backend; int8 always runs one). Not `label --batch-size`, which counts records."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1),
-    model: Optional[Path] = ModelOption,
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads of each backend "
+                                          "(default: the runtime's own)."),
+    model: Optional[Path] = options.MODEL,
 ) -> None:
     """Benchmark: naive HF pipeline vs the batch path (entries/s, tokens/s, memory, agreement)."""
     from .bench import run_bench
@@ -213,13 +206,12 @@ def bench(
     if source is None or not source.is_file():
         raise fail(f"bench needs entries to time: {source} not found (run it from the repository, whose corpus "
                    "is training/data/corpus.jsonl, or pass --input FILE.jsonl)")
-    batch_size = windows_per_call
     typer.echo(run_bench(None if model is None else str(model), source, n, pipeline_n,
-                         [b.strip() for b in backends.split(",") if b.strip()], batch_size, threads))
+                         [b.strip() for b in backends.split(",") if b.strip()], windows_per_call, threads))
 
 
 @app.command()
-def prepare(model: Optional[Path] = ModelOption) -> None:
+def prepare(model: Optional[Path] = options.MODEL) -> None:
     """Build and cache the int8 model now (for images and CI), instead of on the first int8 run."""
     mod = load_moderator(model, None, None, backend="int8")
     typer.echo(f"int8 model for {mod.version} ready: {mod.onnx.path}")
