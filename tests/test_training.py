@@ -210,3 +210,33 @@ def test_exclude_batches_leaves_a_batch_out(tmp_path):
     shipped, synthetic = load_config("configs/default.yaml", []).data, load_config("configs/all_waves.yaml", []).data
     assert shipped.exclude_batches == [] and shipped.real_labels  # 0.2.0: every wave plus real-train
     assert synthetic.exclude_batches == [] and not synthetic.real_labels  # the same without real text
+
+
+def test_evaluate_reports_the_configs_dev_and_test_splits_by_default(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import training.evaluate
+    from moderation.cli import app
+
+    seen = {}
+
+    class Report:
+        markdown = "report"
+
+    def fake_evaluate(model, corpus, splits, out, **kwargs):
+        seen["splits"] = splits
+        return Report()
+
+    monkeypatch.setattr(training.evaluate, "evaluate", fake_evaluate)
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("")
+    config = tmp_path / "recipe.yaml"
+    config.write_text("data:\n  dev_split: dev\n  test_split: holdout\n")
+    args = ["evaluate", "--corpus", str(corpus), "--config", str(config), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["splits"] == ["dev", "holdout"]
+    assert CliRunner().invoke(app, [*args, "--splits", "test"]).exit_code == 0 and seen["splits"] == ["test"]
+    config.write_text("data:\n  test_splitt: holdout\n")
+    bad = CliRunner().invoke(app, args)
+    assert bad.exit_code == 2 and bad.output.startswith("error: ") and "unknown keys" in bad.output

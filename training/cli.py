@@ -46,7 +46,8 @@ def train_command(
 def evaluate_command(
     model: Optional[Path] = options.MODEL,
     corpus: Path = CORPUS,
-    splits: str = typer.Option("dev,test", "--splits", help="Comma-separated splits to report."),
+    splits: Optional[str] = typer.Option(None, "--splits", help="Comma-separated corpus splits to report "
+                                         "(default: the config's data.dev_split and data.test_split)."),
     out: Path = typer.Option(Path("reports"), "--out", help="Folder for report.json and report.md."),
     baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also train and score the baselines."),
     update_card: bool = typer.Option(False, "--update-card", help="Write the metrics into the model's card."),
@@ -58,6 +59,7 @@ def evaluate_command(
                                     "('' for none); skipped with a message when the pool is absent."),
 ) -> None:
     """Evaluate a model (and the baselines) on the corpus and on real published text; print the report."""
+    from .config import ConfigError, load_config
     from .evaluate import evaluate
 
     if not corpus.is_file():
@@ -71,7 +73,12 @@ def evaluate_command(
     def parts(value: str) -> list[str]:
         return [s.strip() for s in value.split(",") if s.strip()]
 
-    report = evaluate(model, corpus, parts(splits), out, baselines=baselines, update_card=update_card,
+    try:
+        corpus_splits = parts(splits) if splits is not None else load_config(config).data.report_splits
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    report = evaluate(model, corpus, corpus_splits, out, baselines=baselines, update_card=update_card,
                       backend=backend, config=config, realdata=realdata, real_splits=parts(real_splits))
     typer.echo(report.markdown)
 
