@@ -22,8 +22,8 @@ def run(*args, input=None):
 def test_help_lists_every_command():
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("screen", "label", "labels", "bench", "prepare", "train", "evaluate", "corpus"):
-        assert command in result.output
+    listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
+    assert listed == {"screen", "label", "labels", "bench", "prepare", "train", "evaluate", "corpus"}
 
 
 def test_prepare_builds_the_int8_model_once(tiny_model, tmp_path, monkeypatch):
@@ -151,9 +151,9 @@ def test_version_and_short_help():
 
 
 def test_screen_help_lists_the_valid_labels_and_desks():
-    out = run("screen", "--help").output
-    for name in ("graphic_violence", "unverified_rumour", "solicitation", "live", "archive"):
-        assert name in out
+    out = " ".join(run("screen", "--help").output.split())  # "live" alone would match "live blog"
+    assert "(graphic_violence, unverified_rumour, solicitation)" in out
+    assert "desks: live, archive)" in out
 
 
 @pytest.mark.parametrize("gate", ["", ",", " , "])
