@@ -60,3 +60,9 @@ def test_backend_is_read_from_the_environment_in_every_command_that_has_it():
 def test_options_shared_by_the_training_commands_are_defined_once():
     assert options_of("train")["--config"].help == options_of("evaluate")["--config"].help
     assert options_of("evaluate")["--corpus"].help == options_of("corpus")["--corpus"].help
+
+
+def test_batch_size_means_records_and_only_label_has_it():
+    having = [name for name in COMMANDS if "--batch-size" in options_of(name)]
+    assert having == ["label"] and "Records per model call" in options_of("label")["--batch-size"].help
+    assert "--windows-per-call" in options_of("bench") and "counts records" in options_of("bench")["--windows-per-call"].help
