@@ -19,6 +19,7 @@ import typer
 
 from . import options
 from .engines import Engine
+from .gate import LABEL_NAMES
 from .labels import LABELS
 
 app = typer.Typer(
@@ -97,7 +98,8 @@ def read_document(path: str) -> str:
 def screen(
     file: str = typer.Argument(..., metavar="FILE", help="Live blog, article or HTML file; '-' for standard input."),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
-    fail_on: Optional[str] = options.FAIL_ON,
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help=f"Comma-separated labels ({LABEL_NAMES}); exit 1 "
+                                          "if any entry carries one (publication gate)."),
     kind: DocumentKind = typer.Option(DocumentKind.auto, "--kind", help="How to split the document."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
     model: Optional[Path] = options.MODEL,
@@ -106,10 +108,9 @@ def screen(
     backend: str = options.BACKEND,
 ) -> None:
     """Screen a live blog or article: each entry with its labels, scores and warnings."""
+    from .gate import Gate, GateError, describe
     from .records import to_utf8, write_atomic
     from .render import render
-
-    from .gate import Gate, GateError, describe
 
     try:
         gate = None if fail_on is None else Gate.parse(fail_on, option="--fail-on")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import typer
 
-from .gate import LABEL_NAMES
 from .policy import WarningPolicy
 
 #: Desk names of the packaged default policy, as listed in ``--desk``'s help.
@@ -25,5 +24,3 @@ POLICY = typer.Option(None, "--policy", help="Warning policy YAML (default: the 
                       "moderation/policies/warnings.yaml).")
 DESK = typer.Option(None, "--desk", help=f"Use this desk's thresholds from the policy (the default policy's "
                     f"desks: {DEFAULT_DESKS}).")
-FAIL_ON = typer.Option(None, "--fail-on", help=f"Comma-separated labels ({LABEL_NAMES}); exit 1 if any entry "
-                       "carries one (publication gate).")
