@@ -1,5 +1,9 @@
 """The ``moderation`` command line: thin typer commands over plain functions.
 
+Each command parses its options, calls the library (``gate`` for ``--fail-on``,
+``engines`` for ``label --engine``) and prints. Options that several commands take
+are defined once, in ``options``. Help is plain text (no ``<bool>`` after flags).
+
 Exit codes: 0 success (and, for ``screen --fail-on``, a clean document); 1 a
 gated label was found; 2 bad input or usage.
 """
@@ -13,16 +17,20 @@ from typing import Optional
 
 import typer
 
-from .labels import LABELS, Label
+from . import options
+from .engines import Engine
+from .gate import LABEL_NAMES
+from .labels import LABELS
 
 app = typer.Typer(
     help="Label news entries for graphic violence, unverified rumour and solicitation, and add reader warnings.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: typer's rich help prints "<bool>" after every flag
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-LABEL_NAMES = ", ".join(label.value for label in LABELS)
 
 
 def _version(value: bool) -> None:
@@ -55,11 +63,6 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"
 
 
-class Engine(str, Enum):
-    local = "local"
-    ray = "ray"
-
-
 class DocumentKind(str, Enum):
     auto = "auto"
     liveblog = "liveblog"
@@ -70,17 +73,6 @@ class DocumentKind(str, Enum):
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> "typer.Exit":
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
-
-
-ModelOption = typer.Option(None, "--model", "-m", help="Model folder (default: the bundled model).")
-PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default: built-in wording).")
-DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy (configs/warnings.yaml "
-                          "defines: live, archive).")
-BackendOption = typer.Option(
-    "auto", "--backend", envvar="MODERATION_BACKEND",
-    help="auto (int8 where onnxruntime is installed, else bf16 on CPUs with native bf16, else fp32), "
-    "int8 (onnxruntime; built once and cached), bf16 or fp32.",
-)
 
 
 def load_moderator(model: Optional[Path], policy: Optional[Path], desk: Optional[str], **kwargs):
@@ -104,29 +96,26 @@ def read_document(path: str) -> str:
 
 @app.command()
 def screen(
-    file: str = typer.Argument(..., help="Live blog, article or HTML file; '-' for standard input."),
+    file: str = typer.Argument(..., metavar="FILE", help="Live blog, article or HTML file; '-' for standard input."),
     format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
-    fail_on: Optional[str] = typer.Option(
-        None, "--fail-on", help=f"Comma-separated labels ({LABEL_NAMES}); exit 1 if any entry carries one "
-        "(publication gate)."
-    ),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help=f"Comma-separated labels ({LABEL_NAMES}); exit 1 "
+                                          "if any entry carries one (publication gate)."),
     kind: DocumentKind = typer.Option(DocumentKind.auto, "--kind", help="How to split the document."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
-    model: Optional[Path] = ModelOption,
-    policy: Optional[Path] = PolicyOption,
-    desk: Optional[str] = DeskOption,
-    backend: str = BackendOption,
+    model: Optional[Path] = options.MODEL,
+    policy: Optional[Path] = options.POLICY,
+    desk: Optional[str] = options.DESK,
+    backend: str = options.BACKEND,
 ) -> None:
     """Screen a live blog or article: each entry with its labels, scores and warnings."""
+    from .gate import Gate, GateError, describe
     from .records import to_utf8, write_atomic
     from .render import render
 
     try:
-        gate = Label.parse(fail_on) if fail_on is not None else ()
-    except ValueError as exc:
+        gate = None if fail_on is None else Gate.parse(fail_on, option="--fail-on")
+    except GateError as exc:
         raise fail(str(exc)) from None
-    if fail_on is not None and not gate:  # an empty gate would pass everything
-        raise fail(f"--fail-on needs at least one label ({LABEL_NAMES})")
     text = read_document(file)
     mod = load_moderator(model, policy, desk, backend=backend)
     source = None if file == "-" else file
@@ -138,10 +127,9 @@ def screen(
         write_atomic("-" if output is None else str(output), to_utf8(rendered))
     except (OSError, ValueError) as exc:  # OutputError is a ValueError: a directory, an unwritable place
         raise label_failure(exc, str(output)) from None
-    hits = [(item.entry.id, label) for item in items for label in item.prediction.labels if label in gate]
+    hits = [] if gate is None else gate.check(items)
     if hits:
-        listed = ", ".join(f"{i}:{label.value}" for i, label in hits)
-        typer.echo(f"gate: {len(hits)} flagged ({listed})", err=True)
+        typer.echo(describe(hits), err=True)
         raise typer.Exit(EXIT_FLAGGED)
 
 
@@ -154,58 +142,47 @@ def label_failure(exc: Exception, output: str) -> "typer.Exit":
 
 @app.command()
 def label(
-    input: str = typer.Argument(..., help="JSON Lines, CSV or Parquet archive with id and text; '-' for stdin (JSON Lines)."),
+    input: str = typer.Argument(..., metavar="INPUT",
+                                help="JSON Lines, CSV or Parquet archive with id and text; '-' for stdin (JSON Lines)."),
     output: str = typer.Option(..., "--output", "-o", help="Output file (.jsonl, .csv, .parquet) or '-' for stdout."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="jsonl, csv or parquet (default: from extension)."),
     output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl, csv or parquet (default: from extension)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record with exit code 2."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT.partial.jsonl."),
-    engine: Engine = typer.Option(Engine.local, "--engine", help="local: this process; ray: Ray Data workers."),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: start Ray locally)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray workers (default: one per CPU)."),
-    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Records per model call."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from OUT.partial.jsonl "
+                                "(--engine local only)."),
+    engine: Engine = typer.Option(Engine.LOCAL, "--engine", help="local: this process (resumable); ray: Ray Data "
+                                  "workers."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: start Ray locally; "
+                                          "--engine ray only)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Ray workers (default: one per CPU; "
+                                          "--engine ray only)."),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Records per model call (with --engine ray: "
+                                   "records per Ray block)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    model: Optional[Path] = ModelOption,
-    policy: Optional[Path] = PolicyOption,
-    desk: Optional[str] = DeskOption,
-    backend: str = BackendOption,
+    model: Optional[Path] = options.MODEL,
+    policy: Optional[Path] = options.POLICY,
+    desk: Optional[str] = options.DESK,
+    backend: str = options.BACKEND,
 ) -> None:
     """Label an archive: exactly one output record per input record, in order."""
-    from .labelling import label_archive, partial_path
-    from .records import InputError, OutputError, format_of
+    from .engines import LabelJob, interrupted_message, label_with
+    from .model import ModelLoadError
+    from .policy import PolicyError
+    from .records import InputError, OutputError
 
+    job = LabelJob(
+        input, output, input_format=input_format, output_format=output_format, strict=strict,
+        batch_size=batch_size, progress=not quiet, model=model, policy=policy, desk=desk, backend=backend,
+        resume=resume, address=address, workers=workers,
+    )
     try:
-        in_fmt = format_of(input, input_format)
-        out_fmt = format_of(output, output_format)
-    except InputError as exc:
-        raise fail(str(exc)) from None
-    if engine is Engine.ray:
-        from .integrations.ray import label_archive_ray
-
-        try:
-            summary = label_archive_ray(
-                input, output, address=address, workers=workers, model=model, policy=policy, desk=desk,
-                batch_size=batch_size, input_format=in_fmt, output_format=out_fmt, backend=backend,
-                strict=strict, resume=resume, progress=not quiet,
-            )
-        except (InputError, OutputError, OSError) as exc:
-            raise label_failure(exc, output) from None
-        except KeyboardInterrupt:
-            raise fail("interrupted (a Ray run starts over; --resume is not supported with --engine ray)", 130) from None
-        typer.echo(summary.describe(), err=True)
-        return
-    mod = load_moderator(model, policy, desk, backend=backend)
-    try:
-        summary = label_archive(
-            mod, input, output, input_format=in_fmt, output_format=out_fmt,
-            strict=strict, batch_size=batch_size, progress=not quiet, resume=resume,
-        )
-    except (InputError, OutputError, OSError) as exc:
+        summary = label_with(engine, job)
+    except (InputError, OutputError, OSError) as exc:  # EngineOptionError is an InputError
         raise label_failure(exc, output) from None
+    except (ModelLoadError, PolicyError, ValueError) as exc:
+        raise fail(str(exc)) from None
     except KeyboardInterrupt:
-        partial = partial_path(output)
-        hint = f"; rerun with --resume to continue from {partial}" if input != "-" and partial.exists() else ""
-        raise fail(f"interrupted{hint}", 130) from None
+        raise fail(interrupted_message(engine, job), 130) from None
     typer.echo(summary.describe(), err=True)
 
 
@@ -220,8 +197,9 @@ def bench(
     windows_per_call: Optional[int] = typer.Option(
         None, "--windows-per-call", min=1, help="Token windows per model call on the torch backends "
         "(default: per backend; int8 always runs one). Not `label --batch-size`, which counts records."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1),
-    model: Optional[Path] = ModelOption,
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Intra-op threads of each backend "
+                                          "(default: the runtime's own)."),
+    model: Optional[Path] = options.MODEL,
 ) -> None:
     """Benchmark: naive HF pipeline vs the batch path (entries/s, tokens/s, memory, agreement)."""
     from .bench import run_bench
@@ -229,13 +207,12 @@ def bench(
     if source is None or not source.is_file():
         raise fail(f"bench needs entries to time: {source} not found (run it from the repository, whose corpus "
                    "is training/data/corpus.jsonl, or pass --input FILE.jsonl)")
-    batch_size = windows_per_call
     typer.echo(run_bench(None if model is None else str(model), source, n, pipeline_n,
-                         [b.strip() for b in backends.split(",") if b.strip()], batch_size, threads))
+                         [b.strip() for b in backends.split(",") if b.strip()], windows_per_call, threads))
 
 
 @app.command()
-def prepare(model: Optional[Path] = ModelOption) -> None:
+def prepare(model: Optional[Path] = options.MODEL) -> None:
     """Build and cache the int8 model now (for images and CI), instead of on the first int8 run."""
     mod = load_moderator(model, None, None, backend="int8")
     typer.echo(f"int8 model for {mod.version} ready: {mod.onnx.path}")

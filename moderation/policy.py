@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import reprlib
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ import yaml
 from .labels import LABELS, Label
 
 PLACEMENTS = ("before", "after")
+#: The default policy, packaged with the library (package data): the wording, order and placement
+#: of the warnings and the shipped desks. Copy it to write your own and pass that with ``--policy``.
+DEFAULT_POLICY_FILE = Path(__file__).parent / "policies" / "warnings.yaml"
 #: Largest policy file read, in bytes (the shipped one is about 1 KB).
 MAX_POLICY_BYTES = 64 * 1024
 MAX_HEADING_CHARS = 100
@@ -53,6 +57,8 @@ class WarningPolicy:
     ``wording`` maps each label to its warning text, ``order`` says in which order
     warnings are listed, ``placement`` whether the banner goes before or after the
     entry, and ``desks`` holds per-desk threshold overrides (label -> probability).
+    ``WarningPolicy()`` is the packaged default policy (``DEFAULT_POLICY_FILE``), desks
+    included; a policy read from a file has exactly the desks that file lists.
     """
 
     wording: Mapping[Label, str] = field(
@@ -61,7 +67,7 @@ class WarningPolicy:
     order: tuple[Label, ...] = LABELS
     placement: str = "before"
     heading: str = "Content warning"
-    desks: Mapping[str, Mapping[Label, float]] = field(default_factory=dict)
+    desks: Mapping[str, Mapping[Label, float]] = field(default_factory=lambda: WarningPolicy.default().desks)
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENTS:
@@ -99,6 +105,11 @@ class WarningPolicy:
         except KeyError:
             known = ", ".join(sorted(self.desks)) or "none defined"
             raise PolicyError(f"unknown desk {desk!r} (known: {known})") from None
+
+    @classmethod
+    def default(cls) -> "WarningPolicy":
+        """The packaged default policy (read once; policies are immutable)."""
+        return _packaged_policy()
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "WarningPolicy":
@@ -155,6 +166,11 @@ class WarningPolicy:
             return cls(wording=wording, desks=desks, **kwargs)
         except ValueError as exc:
             raise PolicyError(f"{where}: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged_policy() -> WarningPolicy:
+    return WarningPolicy.from_yaml(DEFAULT_POLICY_FILE)
 
 
 def _label(name: Any, where: str) -> Label:

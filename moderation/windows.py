@@ -26,7 +26,6 @@ class Windows:
 
     input_ids: list[list[int]]
     owner: list[int]
-    n_texts: int
 
 
 def window_spans(n_tokens: int, size: int, stride: int) -> list[tuple[int, int]]:
@@ -85,7 +84,7 @@ def make_windows(
         for start, end in spans:
             input_ids.append([cls_id, *ids[start:end], sep_id])
             owner.append(i)
-    return Windows(input_ids=input_ids, owner=owner, n_texts=len(encoded))
+    return Windows(input_ids=input_ids, owner=owner)
 
 
 def paragraph_starts(tokenizer, text: str) -> list[int]:

@@ -6,8 +6,9 @@ import pytest
 
 from training.corpus import CARD, CARD_END, CARD_START, CORPUS, RULES, check, check_rows, counts_markdown, read_rows, similar_pairs
 
+# Counts relaxed for a four-row corpus, and any split shares allowed (four rows cannot be split 80/10/10).
 SMALL = {**RULES, "min_entries": 1, "min_positives": 1, "min_multi": 0, "min_none": 1, "min_hard_share": 0.0,
-         "min_domains": 1, "min_long_share": 0.0}
+         "min_domains": 1, "min_long_share": 0.0, "split_share_tolerance": 1.0}
 
 
 def test_shipped_corpus_passes_the_check():
@@ -46,9 +47,16 @@ def _rows():
 
 
 def test_small_valid_corpus_passes_with_relaxed_counts():
-    # splits are checked for rough 80/10/10 shares, so relax by giving all to train and not checking shares
-    result = check_rows(_rows(), {**SMALL})
-    assert [e for e in result.errors if "split" not in e] == []
+    result = check_rows(_rows(), SMALL)
+    assert result.errors == [] and result.ok
+    assert result.stats["splits"] == {"train": 4}
+
+
+def test_split_shares_are_checked_against_the_tolerance():
+    result = check_rows(_rows(), {**SMALL, "split_share_tolerance": RULES["split_share_tolerance"]})
+    assert sorted(result.errors) == ["split dev holds 0.0% of entries, expected about 10%",
+                                     "split test holds 0.0% of entries, expected about 10%",
+                                     "split train holds 100.0% of entries, expected about 80%"]
 
 
 @pytest.mark.parametrize(

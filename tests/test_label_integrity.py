@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from moderation import Label, Prediction, WarningPolicy
-from moderation import cli as cli_module
+from moderation import engines
 from moderation import labelling
 from moderation.cli import app
 from moderation.labelling import label_archive
@@ -76,7 +76,7 @@ def fresh(src: Path, tmp_path: Path) -> bytes:
 
 def label_cli(monkeypatch, stub, *args):
     """``moderation label ARGS`` with ``stub`` as the model."""
-    monkeypatch.setattr(cli_module, "load_moderator", lambda *a, **k: stub)
+    monkeypatch.setattr(engines, "load_moderator", lambda job: stub)
     return runner.invoke(app, ["label", *map(str, args), "--quiet"])
 
 

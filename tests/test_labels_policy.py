@@ -4,6 +4,7 @@ import pytest
 
 from moderation import Label, PolicyError, WarningPolicy
 from moderation.labels import DEFINITIONS, LABELS
+from moderation.policy import DEFAULT_POLICY_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +32,7 @@ def test_default_policy_order_and_wording():
 
 
 def test_shipped_policy_file_loads():
-    policy = WarningPolicy.from_yaml(ROOT / "configs" / "warnings.yaml")
+    policy = WarningPolicy.from_yaml(DEFAULT_POLICY_FILE)
     assert policy.placement == "before"
     assert set(policy.thresholds_for("live")) == {Label.GRAPHIC_VIOLENCE, Label.UNVERIFIED_RUMOUR}
     assert policy.thresholds_for(None) == {}
@@ -79,14 +80,10 @@ def test_policy_uses_safe_load(tmp_path):
 def test_shipped_desks_move_the_way_their_comments_say():
     """live warns more readily on violence and rumour; archive raises every threshold (fewer false alarms)."""
     import json
-    from pathlib import Path
 
-    from moderation.labels import Label
     from moderation.model import BUNDLED_MODEL_DIR
-    from moderation.policy import WarningPolicy
 
-    root = Path(__file__).resolve().parents[1]
-    policy = WarningPolicy.from_yaml(root / "configs" / "warnings.yaml")
+    policy = WarningPolicy.from_yaml(DEFAULT_POLICY_FILE)
     model = {Label(k): v for k, v in json.loads((BUNDLED_MODEL_DIR / "moderation.json").read_text())["thresholds"].items()}
     live, archive = policy.desks["live"], policy.desks["archive"]
     for label in (Label.GRAPHIC_VIOLENCE, Label.UNVERIFIED_RUMOUR):
@@ -94,3 +91,35 @@ def test_shipped_desks_move_the_way_their_comments_say():
     assert Label.SOLICITATION not in live
     for label in Label:
         assert archive[label] > model[label], (label, archive[label], model[label])
+
+
+# -- the default policy is package data, and it is the default ---------------------------------------
+
+
+def test_default_policy_is_the_packaged_file_desks_included():
+    packaged = WarningPolicy.from_yaml(DEFAULT_POLICY_FILE)
+    assert WarningPolicy() == packaged == WarningPolicy.default()
+    assert list(WarningPolicy().desks) == ["live", "archive"]
+    assert WarningPolicy().thresholds_for("live") == packaged.desks["live"]
+    # the wording of the file is the labels' own default wording (the `labels` command prints it)
+    assert dict(packaged.wording) == {label: label.default_warning for label in LABELS}
+
+
+def test_a_policy_file_has_only_its_own_desks(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("heading: Note\n")
+    with pytest.raises(PolicyError, match="unknown desk 'live' \\(known: none defined\\)"):
+        WarningPolicy.from_yaml(path).thresholds_for("live")
+
+
+def test_the_default_policy_is_inside_the_package_and_listed_as_package_data():
+    import fnmatch
+    import tomllib
+
+    import moderation
+
+    package = Path(moderation.__file__).parent
+    relative = DEFAULT_POLICY_FILE.relative_to(package).as_posix()  # raises if it lies outside the package
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["moderation"]
+    assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), (relative, patterns)
+    assert not (ROOT / "configs" / "warnings.yaml").exists(), "one source: the packaged file"

@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import io
 import json
 
@@ -16,7 +17,7 @@ def _pred(*labels):
 
 def test_prediction_is_frozen_and_serialises():
     pred = _pred(Label.SOLICITATION)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         pred.labels = ()
     with pytest.raises(TypeError):
         pred.scores[Label.SOLICITATION] = 0.0

@@ -1,6 +1,8 @@
 """Training commands added to the ``moderation`` CLI (via the ``moderation.commands`` entry point).
 
-The commands are thin: they parse options and call plain functions in this package.
+The commands are thin: they parse options and call plain functions in this package. Options
+they share with the ``moderation`` commands (``--model``, ``--backend``) are the ones defined in
+``moderation.options``; those shared between them (``--config``, ``--corpus``) are defined here once.
 """
 
 from __future__ import annotations
@@ -10,10 +12,17 @@ from typing import List, Optional
 
 import typer
 
+from moderation import options
+
+CONFIG = typer.Option(Path("configs/default.yaml"), "--config", "-c", help="Training config (YAML): the recipe "
+                      "that train runs and whose data evaluate fits the baselines on.")
+CORPUS = typer.Option(Path("training/data/corpus.jsonl"), "--corpus", help="The labelled corpus (JSON Lines).")
+
 
 def train_command(
-    config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c", help="Training config (YAML)."),
-    overrides: Optional[List[str]] = typer.Argument(None, help="Dotted overrides, e.g. optim.epochs=2 model.base=/path"),
+    config: Path = CONFIG,
+    overrides: Optional[List[str]] = typer.Argument(None, metavar="KEY=VALUE",
+                                                    help="Dotted overrides, e.g. optim.epochs=2 model.base=/path"),
 ) -> None:
     """Fine-tune the classifier from a config; calibrate on dev; save a model folder."""
     from .config import ConfigError, load_config
@@ -35,21 +44,22 @@ def train_command(
 
 
 def evaluate_command(
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model folder (default: the bundled model)."),
-    corpus: Path = typer.Option(Path("training/data/corpus.jsonl"), "--corpus", help="Labelled corpus."),
-    splits: str = typer.Option("dev,test", "--splits", help="Comma-separated splits to report."),
+    model: Optional[Path] = options.MODEL,
+    corpus: Path = CORPUS,
+    splits: Optional[str] = typer.Option(None, "--splits", help="Comma-separated corpus splits to report "
+                                         "(default: the config's data.dev_split and data.test_split)."),
     out: Path = typer.Option(Path("reports"), "--out", help="Folder for report.json and report.md."),
     baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also train and score the baselines."),
     update_card: bool = typer.Option(False, "--update-card", help="Write the metrics into the model's card."),
-    backend: str = typer.Option("auto", "--backend", help="Backend the model runs on (default: the package default)."),
-    config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c",
-                                help="Training config whose train and dev data the baselines are fitted on."),
+    backend: str = options.BACKEND,
+    config: Path = CONFIG,
     realdata: Optional[Path] = typer.Option(None, "--realdata", help="Folder of the real-text pool.jsonl "
                                             "(default: $MODERATION_REALDATA or ../shared/realdata)."),
     real_splits: str = typer.Option("test", "--real-splits", help="Comma-separated real-text splits to report "
                                     "('' for none); skipped with a message when the pool is absent."),
 ) -> None:
     """Evaluate a model (and the baselines) on the corpus and on real published text; print the report."""
+    from .config import ConfigError, load_config
     from .evaluate import evaluate
 
     if not corpus.is_file():
@@ -63,14 +73,20 @@ def evaluate_command(
     def parts(value: str) -> list[str]:
         return [s.strip() for s in value.split(",") if s.strip()]
 
-    report = evaluate(model, corpus, parts(splits), out, baselines=baselines, update_card=update_card,
+    try:
+        corpus_splits = parts(splits) if splits is not None else load_config(config).data.report_splits
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    report = evaluate(model, corpus, corpus_splits, out, baselines=baselines, update_card=update_card,
                       backend=backend, config=config, realdata=realdata, real_splits=parts(real_splits))
     typer.echo(report.markdown)
 
 
 def corpus_command(
-    action: str = typer.Argument("check", help="check: validate the corpus; card: refresh the dataset card's counts"),
-    corpus: Path = typer.Option(Path("training/data/corpus.jsonl"), "--corpus"),
+    action: str = typer.Argument("check", metavar="ACTION",
+                                 help="check: validate the corpus; card: refresh the dataset card's counts"),
+    corpus: Path = CORPUS,
 ) -> None:
     """Check the labelled corpus against the dataset card's rules (or refresh the card's counts)."""
     from .corpus import main

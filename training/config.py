@@ -46,6 +46,11 @@ class DataArgs:
     realdata: str = ""
     real_weight: int = 1  # each real-train entry is seen this many times per epoch
 
+    @property
+    def report_splits(self) -> list[str]:
+        """The corpus splits an evaluation reports by default: the recipe's dev and test splits."""
+        return [self.dev_split, self.test_split]
+
 
 @dataclass
 class OptimArgs:

@@ -40,6 +40,7 @@ RULES = {
     "min_domains": 15,
     "min_long_share": 0.10,
     "long_words": 400,
+    "split_share_tolerance": 0.05,  # each split's share of entries may differ this much from SPLIT_SHARE
 }
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -249,7 +250,7 @@ def check_rows(rows: list[dict], rules: dict = RULES) -> CheckResult:
         err(f"{long_} entries over {rules['long_words']} words, need {rules['min_long_share']:.0%} of {n}")
     for s in SPLITS:
         share = splits.get(s, 0) / n
-        if abs(share - SPLIT_SHARE[s]) > 0.05:
+        if abs(share - SPLIT_SHARE[s]) > rules["split_share_tolerance"]:
             err(f"split {s} holds {share:.1%} of entries, expected about {SPLIT_SHARE[s]:.0%}")
 
     # duplicates and leakage
