@@ -82,7 +82,7 @@ def test_shipped_desks_move_the_way_their_comments_say():
     from pathlib import Path
 
     from moderation.labels import Label
-    from moderation.model import BUNDLED_MODEL_DIR
+    from moderation.model_folder import BUNDLED_MODEL_DIR
     from moderation.policy import WarningPolicy
 
     root = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ import pytest
 
 from moderation import Label, Moderator
 from moderation.labels import LABELS
-from moderation.model import ADAPTER_NAME, ModelLoadError, load_model
+from moderation.model_folder import ADAPTER_NAME, ModelLoadError, load_model
 from training.calibrate import fit_temperature, fit_threshold
 from training.config import ConfigError, load_config
 from training.metrics import auprc, ece, prf

@@ -167,13 +167,14 @@ class _ArchiveLabeler:
 
 def _check_model_settings(model, policy, desk, backend) -> None:
     """Fail in the driver, with one line, on what every worker would fail on (no weights are loaded here)."""
-    from ..model import BACKENDS, ModelLoadError, model_folder, read_model_config
+    from ..model import BACKENDS
+    from ..model_folder import ModelLoadError, open_folder
     from ..policy import PolicyError, WarningPolicy
 
     try:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
-        read_model_config(model_folder(model))
+        open_folder(model)
         rules = WarningPolicy() if policy is None else WarningPolicy.from_yaml(policy)
         rules.thresholds_for(desk)
     except (ModelLoadError, PolicyError, ValueError, OSError) as exc:
