@@ -123,8 +123,10 @@ def run_bench(model: str | None, source: Path | None, n: int = 1000, pipeline_n:
               threads: int | None = None) -> str:
     from tokenizers import Tokenizer
 
+    from .backends import Backend
     from .model_folder import open_folder
 
+    backends = [Backend.parse(b) for b in backends]  # a bad name fails here, not in a subprocess
     tokenizer = Tokenizer.from_file(str(open_folder(model).tokenizer_json()))
     texts = bench_texts(tokenizer, source, n)
     n_tokens = sum(len(e.ids) + 2 for e in tokenizer.encode_batch(texts, add_special_tokens=False))
@@ -142,7 +144,7 @@ def run_bench(model: str | None, source: Path | None, n: int = 1000, pipeline_n:
     reference = dev_reference = None
     dev_lines = []
     for backend in backends:
-        if backend == "int8":
+        if backend is Backend.INT8:
             _in_fresh_process(_prepare, model, backend)  # build and cache outside the timed process
         seconds, peak, labels, dev_labels = _in_fresh_process(
             _time_backend, model, backend, texts, dev, batch_size, threads)

@@ -77,9 +77,9 @@ PolicyOption = typer.Option(None, "--policy", help="Warning policy YAML (default
 DeskOption = typer.Option(None, "--desk", help="Use this desk's thresholds from the policy (configs/warnings.yaml "
                           "defines: live, archive).")
 BackendOption = typer.Option(
-    "auto", "--backend", envvar="MODERATION_BACKEND",
+    None, "--backend",
     help="auto (int8 where onnxruntime is installed, else bf16 on CPUs with native bf16, else fp32), "
-    "int8 (onnxruntime; built once and cached), bf16 or fp32.",
+    "int8 (onnxruntime; built once and cached), bf16 or fp32. Default: $MODERATION_BACKEND, else auto.",
 )
 
 
@@ -115,7 +115,7 @@ def screen(
     model: Optional[Path] = ModelOption,
     policy: Optional[Path] = PolicyOption,
     desk: Optional[str] = DeskOption,
-    backend: str = BackendOption,
+    backend: Optional[str] = BackendOption,
 ) -> None:
     """Screen a live blog or article: each entry with its labels, scores and warnings."""
     from .records import to_utf8, write_atomic
@@ -168,7 +168,7 @@ def label(
     model: Optional[Path] = ModelOption,
     policy: Optional[Path] = PolicyOption,
     desk: Optional[str] = DeskOption,
-    backend: str = BackendOption,
+    backend: Optional[str] = BackendOption,
 ) -> None:
     """Label an archive: exactly one output record per input record, in order."""
     from .labelling import label_archive, partial_path
@@ -238,7 +238,7 @@ def bench(
 def prepare(model: Optional[Path] = ModelOption) -> None:
     """Build and cache the int8 model now (for images and CI), instead of on the first int8 run."""
     mod = load_moderator(model, None, None, backend="int8")
-    typer.echo(f"int8 model for {mod.version} ready: {mod.onnx.path}")
+    typer.echo(f"int8 model for {mod.version} ready: {mod.runner.path}")
 
 
 @app.command("labels")

@@ -41,7 +41,8 @@ def evaluate_command(
     out: Path = typer.Option(Path("reports"), "--out", help="Folder for report.json and report.md."),
     baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also train and score the baselines."),
     update_card: bool = typer.Option(False, "--update-card", help="Write the metrics into the model's card."),
-    backend: str = typer.Option("auto", "--backend", help="Backend the model runs on (default: the package default)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Backend the model runs on: auto, int8, bf16 or "
+                                          "fp32 (default: the package default, $MODERATION_BACKEND else auto)."),
     config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c",
                                 help="Training config whose train and dev data the baselines are fitted on."),
     realdata: Optional[Path] = typer.Option(None, "--realdata", help="Folder of the real-text pool.jsonl "

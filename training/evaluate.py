@@ -86,7 +86,7 @@ def evaluate(
     out_dir: str | Path | None = None,
     baselines: bool = True,
     update_card: bool = False,
-    backend: str = "auto",
+    backend: str | None = None,
     config: str | Path | None = "configs/default.yaml",
     realdata: str | Path | None = None,
     real_labels: str | Path = REAL_LABELS,
@@ -97,6 +97,7 @@ def evaluate(
 
     ``config`` is the training config whose data the baselines are trained on (the same train
     set as the model, and the same dev set for their thresholds); ``corpus`` overrides its corpus.
+    ``backend`` None is the package default (``$MODERATION_BACKEND``, else auto).
     """
     if update_card and model_dir is None:
         raise ValueError("update_card needs model_dir, the folder whose card to rewrite (never the installed package's)")
@@ -185,7 +186,7 @@ def evaluate(
                         for split in splits for view, title in titles.items() if view in data["splits"][split]},
             baselines={split: {name: rep["macro_f1"] for name, rep in data["splits"][split]["all"].items()}
                        for split in splits} if baselines else {},
-            evaluation_backend=moderator.backend,
+            evaluation_backend=moderator.backend.value,
             real={f"real-{split}": data["splits"][f"real-{split}"] for split in real_splits
                   if "per_set" in data["splits"].get(f"real-{split}", {})}))
     if out_dir is not None:
