@@ -1,5 +1,11 @@
 """The ``Moderator``: labels news entries with a model folder on a backend.
 
+Everything that scores text goes through one path, ``Moderator.logits`` (and
+``predict_proba`` on top of it): the text is normalised as users' text is, empty
+text scores 0, long text is read as windows, and each label takes its maximum over
+the windows. ``predict`` turns those calibrated probabilities into labels with the
+one decision rule, ``labels.reaches``.
+
 The model folder (format, loading, validation, card) is ``model_folder``; the
 backends and their runners are ``backends``. Names that used to live here
 (``ModelLoadError``, ``ModelConfig``, ``load_model`` ...) are re-exported.
@@ -112,25 +118,40 @@ class Moderator:
     def backend(self) -> Backend:
         return self.runner.backend
 
-    # -- scoring -----------------------------------------------------------------
-    def window_logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Per-text, per-label maximum logit over the text's windows."""
-        windows = make_windows(self.tokenizer, texts, self.config.max_length, self.config.stride)
+    # -- scoring: the one path ------------------------------------------------------------
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Per-text, per-label maximum logit over the windows of the normalised text, shape ``(len(texts), 3)``.
+
+        Text that is empty once normalised has nothing to read: its row is ``-inf``
+        (probability 0).
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} is {type(text).__name__}, not str")
+        normalized = [normalize_for_model(t) for t in texts]
+        keep = [i for i, t in enumerate(normalized) if t]
         out = np.full((len(texts), len(LABELS)), -np.inf, dtype=np.float32)
+        if not keep:
+            return out
+        windows = make_windows(self.tokenizer, [normalized[i] for i in keep], self.config.max_length, self.config.stride)
         order = sorted(range(len(windows.input_ids)), key=lambda i: len(windows.input_ids[i]))
         logits = self.runner.logits([windows.input_ids[i] for i in order])
         for row, i in enumerate(order):
-            owner = windows.owner[i]
+            owner = keep[windows.owner[i]]
             np.maximum(out[owner], logits[row], out=out[owner])
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated probabilities, shape ``(len(texts), 3)`` in ``LABELS`` order."""
-        if not len(texts):
-            return np.zeros((0, len(LABELS)), dtype=np.float32)
-        logits = self.window_logits(texts)
+        """Calibrated probabilities, shape ``(len(texts), 3)`` in ``LABELS`` order: the scores ``predict`` decides on."""
+        logits = self.logits(texts)
         temps = np.array([self.config.temperatures[label] for label in LABELS], dtype=np.float32)
-        return 1.0 / (1.0 + np.exp(-logits / temps))
+        probs = np.zeros_like(logits)
+        read = np.isfinite(logits).all(axis=1)
+        probs[read] = 1.0 / (1.0 + np.exp(-logits[read] / temps))
+        return probs
 
     def _prediction(self, probs: Iterable[float]) -> Prediction:
         scores = dict(zip(LABELS, (float(p) for p in probs)))
@@ -152,17 +173,7 @@ class Moderator:
         """One ``Prediction`` for a string; a list, in the same order, for a list of strings."""
         if isinstance(texts, str):
             return self.predict([texts])[0]
-        texts = list(texts)
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"text {i} is {type(text).__name__}, not str")
-        normalized = [normalize_for_model(t) for t in texts]
-        # Empty or whitespace-only text has nothing to warn about: scores 0, no labels.
-        keep = [i for i, t in enumerate(normalized) if t]
-        probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        if keep:
-            probs[keep] = self.predict_proba([normalized[i] for i in keep])
-        return [self._prediction(row) for row in probs]
+        return [self._prediction(row) for row in self.predict_proba(list(texts))]
 
     def screen(self, document: str, *, kind: str = "auto", source: str | None = None) -> list[ScreenedEntry]:
         """Split a live blog or article into entries and label each one."""

@@ -9,8 +9,9 @@ from .metrics import prf
 
 def _nll(logits: np.ndarray, y: np.ndarray, t: float) -> float:
     z = logits / t
-    # log(1 + exp(-z)) for y=1, log(1 + exp(z)) for y=0, computed stably
-    return float(np.mean(np.logaddexp(0.0, -z) * y + np.logaddexp(0.0, z) * (1 - y)))
+    # log(1 + exp(-z)) for y=1, log(1 + exp(z)) for y=0, computed stably (and 0, not nan, for an
+    # empty text's -inf logit when y=0)
+    return float(np.mean(np.where(y == 1, np.logaddexp(0.0, -z), np.logaddexp(0.0, z))))
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:

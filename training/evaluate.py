@@ -53,9 +53,9 @@ def _table(title: str, systems: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def model_scores(moderator: Moderator, texts: Sequence[str]) -> np.ndarray:
-    """Scores through the path users get (normalisation, empty-text guard), in ``LABELS`` order."""
-    return np.array([[p.scores[label] for label in LABELS] for p in moderator.predict(list(texts))],
-                    dtype=np.float64).reshape(-1, len(LABELS))
+    """Scores through the path users get (``Moderator.predict_proba``: normalisation, empty-text guard, windows,
+    calibration), in ``LABELS`` order."""
+    return moderator.predict_proba(list(texts)).astype(np.float64).reshape(-1, len(LABELS))
 
 
 def _per_set_table(split: str, per_set: dict[str, dict[str, Any]]) -> list[str]:

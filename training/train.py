@@ -116,7 +116,7 @@ def dev_logits(model, tokenizer, cfg: TrainConfig, examples: Sequence[Example]) 
     model.eval()
     probe = Moderator.from_model(model, tokenizer, ModelConfig(version="dev", max_length=cfg.model.max_length,
                                                                 stride=cfg.model.stride))
-    logits = probe.window_logits([normalize_for_model(e.text) for e in examples])
+    logits = probe.logits([e.text for e in examples])  # the users' path: normalised, windowed
     model.train()
     return logits
 
