@@ -69,3 +69,20 @@ def test_training_calibrates_on_the_users_path(mod, tiny_model):
 def test_scoring_rejects_non_strings(mod):
     with pytest.raises(TypeError, match="text 1 is int"):
         mod.predict_proba(["ok", 3])
+
+
+def test_one_decision_rule_at_the_boundary(mod, tiny_model):
+    """A score equal to its threshold is a label in predict, in the metrics and in threshold fitting alike."""
+    from training.calibrate import fit_threshold
+    from training.metrics import report
+
+    text = TWINS[0][1]
+    prob = mod.predict_proba([text])
+    at_boundary = Moderator.from_pretrained(tiny_model, backend="fp32")
+    at_boundary.thresholds = {label: float(prob[0, j]) for j, label in enumerate(LABELS)}
+    assert at_boundary.predict(text).labels == LABELS
+    rep = report(np.ones((1, len(LABELS)), dtype=int), prob, prob[0])
+    assert all(m["recall"] == 1.0 for m in rep["labels"].values())
+    scores = np.array([0.2, 0.4, 0.4, 0.8])
+    t = fit_threshold(scores, np.array([0, 1, 1, 1]))
+    assert t == pytest.approx(0.3)  # the 0.4s, which F1 wants labelled, reach 0.4; midway down to the 0.2
