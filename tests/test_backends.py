@@ -25,6 +25,9 @@ def test_backend_is_a_str_enum_with_plain_names():
     assert Backend.parse("fp32") is Backend.FP32 and Backend.parse(Backend.INT8) is Backend.INT8
     with pytest.raises(ValueError, match="backend must be one of auto, fp32, bf16, int8, not 'fp16'"):
         Backend.parse("fp16")
+    import moderation
+
+    assert moderation.Backend is Backend and "Backend" in moderation.__all__
 
 
 def test_resolver_auto(monkeypatch):
