@@ -210,3 +210,20 @@ def test_exclude_batches_leaves_a_batch_out(tmp_path):
     shipped, synthetic = load_config("configs/default.yaml", []).data, load_config("configs/all_waves.yaml", []).data
     assert shipped.exclude_batches == [] and shipped.real_labels  # 0.2.0: every wave plus real-train
     assert synthetic.exclude_batches == [] and not synthetic.real_labels  # the same without real text
+
+
+def test_evaluate_follows_moderation_backend_when_no_backend_is_asked_for(trained, tmp_path, monkeypatch):
+    """evaluate used to pass "auto" and so ignored $MODERATION_BACKEND; now the library default decides."""
+    from tests.conftest import TINY_CORPUS
+    from training.evaluate import evaluate
+
+    out, _ = trained
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"t{i}", "text": text, "graphic_violence": gv, "unverified_rumour": ur,
+                                          "solicitation": so, "ambiguous": [], "split": "test"}) + "\n"
+                              for i, (text, gv, ur, so) in enumerate(TINY_CORPUS)))
+    monkeypatch.setenv("MODERATION_BACKEND", "fp32")
+    report = evaluate(out, corpus, ["test"], None, baselines=False, config=None, real_splits=())
+    assert report.data["backend"] == "fp32" and "(fp32 backend)" in report.markdown
+    monkeypatch.setenv("MODERATION_BACKEND", "bf16")
+    assert evaluate(out, corpus, ["test"], None, baselines=False, config=None, real_splits=()).data["backend"] == "bf16"
