@@ -25,6 +25,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "LABELS",
+    "Backend",
     "Entry",
     "Label",
     "ModelLoadError",
@@ -42,6 +43,10 @@ def __getattr__(name: str):
         from . import model
 
         return getattr(model, name)
+    if name == "Backend":
+        from .backends import Backend
+
+        return Backend
     if name == "parse_document":
         from .documents import parse_document
 

@@ -80,7 +80,7 @@ def _time_pipeline(model: str | None, texts: list[str], threads: int | None) -> 
     import torch
     from transformers import pipeline
 
-    from .model import load_model
+    from .model_folder import load_model
 
     if threads:
         torch.set_num_threads(threads)
@@ -123,11 +123,11 @@ def run_bench(model: str | None, source: Path | None, n: int = 1000, pipeline_n:
               threads: int | None = None) -> str:
     from tokenizers import Tokenizer
 
-    from .model import adapter_base, model_folder, read_model_config
-    from .onnx_backend import tokenizer_file
+    from .backends import Backend
+    from .model_folder import open_folder
 
-    folder = model_folder(model)
-    tokenizer = Tokenizer.from_file(str(tokenizer_file(folder, adapter_base(folder, read_model_config(folder)))))
+    backends = [Backend.parse(b) for b in backends]  # a bad name fails here, not in a subprocess
+    tokenizer = Tokenizer.from_file(str(open_folder(model).tokenizer_json()))
     texts = bench_texts(tokenizer, source, n)
     n_tokens = sum(len(e.ids) + 2 for e in tokenizer.encode_batch(texts, add_special_tokens=False))
     mean_tokens = n_tokens / len(texts)
@@ -144,7 +144,7 @@ def run_bench(model: str | None, source: Path | None, n: int = 1000, pipeline_n:
     reference = dev_reference = None
     dev_lines = []
     for backend in backends:
-        if backend == "int8":
+        if backend is Backend.INT8:
             _in_fresh_process(_prepare, model, backend)  # build and cache outside the timed process
         seconds, peak, labels, dev_labels = _in_fresh_process(
             _time_backend, model, backend, texts, dev, batch_size, threads)

@@ -105,7 +105,7 @@ def screen(
     model: Optional[Path] = options.MODEL,
     policy: Optional[Path] = options.POLICY,
     desk: Optional[str] = options.DESK,
-    backend: str = options.BACKEND,
+    backend: Optional[str] = options.BACKEND,
 ) -> None:
     """Screen a live blog or article: each entry with its labels, scores and warnings."""
     from .gate import Gate, GateError, describe
@@ -162,7 +162,7 @@ def label(
     model: Optional[Path] = options.MODEL,
     policy: Optional[Path] = options.POLICY,
     desk: Optional[str] = options.DESK,
-    backend: str = options.BACKEND,
+    backend: Optional[str] = options.BACKEND,
 ) -> None:
     """Label an archive: exactly one output record per input record, in order."""
     from .engines import LabelJob, interrupted_message, label_with
@@ -215,7 +215,7 @@ def bench(
 def prepare(model: Optional[Path] = options.MODEL) -> None:
     """Build and cache the int8 model now (for images and CI), instead of on the first int8 run."""
     mod = load_moderator(model, None, None, backend="int8")
-    typer.echo(f"int8 model for {mod.version} ready: {mod.onnx.path}")
+    typer.echo(f"int8 model for {mod.version} ready: {mod.runner.path}")
 
 
 @app.command("labels")

@@ -50,7 +50,7 @@ class LabelJob:
     model: str | os.PathLike | None = None
     policy: str | os.PathLike | None = None
     desk: str | None = None
-    backend: str = "auto"
+    backend: str | None = None  # None: $MODERATION_BACKEND, else auto
     resume: bool = False  # local only
     address: str | None = None  # ray only
     workers: int | None = None  # ray only

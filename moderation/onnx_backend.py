@@ -1,6 +1,6 @@
-"""The int8 backend: ONNX export of the merged model, dynamic int8 quantisation, onnxruntime.
+"""The ONNX specifics of the int8 backend: export of the merged model, dynamic int8 quantisation, onnxruntime.
 
-Optional extra ``[onnx]`` (onnxruntime; exporting once also needs ``onnx``). The
+Needs onnxruntime (exporting once also needs ``onnx``; both are dependencies). The
 quantised model is built on first use from the safetensors weights and cached
 (see ``cache_dir``), keyed by a hash of the bytes of the model's files, so later
 runs start without importing torch or transformers: the tokenizer is read
@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .model import ADAPTER_NAME, MODEL_CONFIG_NAME, ModelLoadError
+from .model_folder import ADAPTER_NAME, MODEL_CONFIG_NAME, ModelLoadError
 
 
 logger = logging.getLogger("moderation")
@@ -105,13 +105,6 @@ def model_digest(folder: Path, base: Path | None) -> str:
                 raise ModelLoadError(f"cannot read {path}: {exc}") from exc
             h.update(f"{i}/{name}:{file_hash.hexdigest()}\n".encode())
     return h.hexdigest()[:16]
-
-
-def tokenizer_file(folder: Path, base: Path | None) -> Path:
-    for root in (folder, base):
-        if root is not None and (root / "tokenizer.json").is_file():
-            return root / "tokenizer.json"
-    raise ModelLoadError(f"no tokenizer.json in {folder} or its base model; the int8 backend needs one")
 
 
 class FastTokenizer:

@@ -15,10 +15,12 @@ from .policy import WarningPolicy
 DEFAULT_DESKS = ", ".join(WarningPolicy.default().desks)
 
 MODEL = typer.Option(None, "--model", "-m", help="Model folder (default: the bundled model).")
+# No envvar here: the library default (``backends.Backend.parse(None)``) is the one reader of
+# $MODERATION_BACKEND, so every command and the Python API follow it alike.
 BACKEND = typer.Option(
-    "auto", "--backend", envvar="MODERATION_BACKEND",
+    None, "--backend",
     help="auto (int8 where onnxruntime is installed, else bf16 on CPUs with native bf16, else fp32), "
-    "int8 (onnxruntime; built once and cached), bf16 or fp32.",
+    "int8 (onnxruntime; built once and cached), bf16 or fp32. Default: $MODERATION_BACKEND, else auto.",
 )
 POLICY = typer.Option(None, "--policy", help="Warning policy YAML (default: the packaged policy, "
                       "moderation/policies/warnings.yaml).")

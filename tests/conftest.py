@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from moderation.labels import LABELS
-from moderation.model import ModelConfig, label_maps, resolve_base_model
+from moderation.model_folder import ModelConfig, label_maps, resolve_base_model
 
 
 def build_tiny_bert(folder: Path, seed: int = 0) -> Path:

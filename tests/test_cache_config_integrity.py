@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from moderation import model as model_module
 from moderation.cli import app
-from moderation.model import BUNDLED_MODEL_DIR, ModelLoadError, Moderator, read_model_config
+from moderation.model import Moderator
+from moderation.model_folder import BUNDLED_MODEL_DIR, ModelFolder, ModelLoadError, read_model_config
 from moderation.policy import MAX_POLICY_BYTES, PolicyError, WarningPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +133,7 @@ def test_corrupt_cached_int8_model_is_rebuilt_with_a_warning(model, cache, caplo
     assert mod.predict_proba(TEXTS).shape == (2, 3)
 
 
-def test_a_rebuilt_model_that_still_does_not_load_is_not_retried(model, cache, monkeypatch, caplog):
+def test_a_rebuilt_model_that_still_does_not_load_is_not_retried(model, cache, monkeypatch):
     calls = []
 
     def broken_export(_, target: Path) -> Path:
@@ -146,7 +146,7 @@ def test_a_rebuilt_model_that_still_does_not_load_is_not_retried(model, cache, m
     with pytest.raises(ModelLoadError, match="just built does not load"):
         Moderator.from_pretrained(model, backend="int8")
     assert len(calls) == 1
-    with caplog.at_level(logging.WARNING, logger="moderation"):
+    with pytest.warns(UserWarning, match="just built does not load"):
         assert Moderator.from_pretrained(model).backend in ("bf16", "fp32")  # auto: rebuilt once, then torch
     assert len(calls) == 2
 
@@ -198,7 +198,7 @@ def test_no_home_at_all_does_not_crash(model, monkeypatch, no_default_cache):
     with pytest.raises(RuntimeError):
         Path.home()  # what the cache lookup used to call unguarded
     mod = Moderator.from_pretrained(model, backend="int8")
-    assert str(mod.onnx.path).startswith(str(no_default_cache / f"news-moderation-{os.getuid()}"))
+    assert str(mod.runner.path).startswith(str(no_default_cache / f"news-moderation-{os.getuid()}"))
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("setpriv"),
@@ -209,11 +209,11 @@ def test_a_home_the_process_cannot_read_does_not_crash(model, tmp_path, monkeypa
     home.mkdir(mode=0o700)
     os.chown(home, 65534, 65534)  # somebody else's, and root below gives up reading other people's files
     monkeypatch.setenv("HOME", str(model / "config.json"))  # unusable here too: build in the temp folder now
-    built_here = Moderator.from_pretrained(model, backend="int8").onnx.path
+    built_here = Moderator.from_pretrained(model, backend="int8").runner.path
     env = {k: v for k, v in os.environ.items() if k not in ("MODERATION_CACHE", "XDG_CACHE_HOME")}
     env.update(HOME=str(home), TMPDIR=str(no_default_cache), PYTHONPATH=str(ROOT))
     code = ("import sys; from moderation.model import Moderator; "
-            "print(Moderator.from_pretrained(sys.argv[1], backend='int8').onnx.path)")
+            "print(Moderator.from_pretrained(sys.argv[1], backend='int8').runner.path)")
     out = subprocess.run(["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--",
                           sys.executable, "-c", code, str(model)], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -226,24 +226,23 @@ def test_unwritable_cache_warns_once_and_does_not_load_torch_twice(model, tmp_pa
     blocked.write_text("a file where the cache folder should be")
     monkeypatch.setenv("MODERATION_CACHE", str(blocked))
     loads = []
-    real_load = model_module.load_model
-    monkeypatch.setattr(model_module, "load_model", lambda *a, **k: loads.append(a) or real_load(*a, **k))
-    with caplog.at_level(logging.INFO, logger="moderation"):
+    real_load = ModelFolder.load_torch
+    monkeypatch.setattr(ModelFolder, "load_torch", lambda self: loads.append(self) or real_load(self))
+    with caplog.at_level(logging.INFO, logger="moderation"), pytest.warns(UserWarning) as warned:
         mod = Moderator.from_pretrained(model)
     assert mod.backend in ("bf16", "fp32") and len(loads) == 1
-    messages = [(r.levelno, r.message) for r in caplog.records if r.name == "moderation"]
-    assert len(messages) == 1, messages
-    level, message = messages[0]
-    assert level == logging.WARNING and "cannot write the int8 model" in message and "MODERATION_CACHE" in message
+    assert not [r for r in caplog.records if r.name == "moderation"]  # said once, as a warning, not also logged
+    assert len(warned) == 1, [str(w.message) for w in warned]
+    message = str(warned[0].message)
+    assert "cannot write the int8 model" in message and "MODERATION_CACHE" in message
     with pytest.raises(ModelLoadError, match="cannot write"):
         Moderator.from_pretrained(model, backend="int8")
 
 
-def test_no_usable_cache_folder_at_all(model, tmp_path, monkeypatch, no_default_cache, caplog):
+def test_no_usable_cache_folder_at_all(model, tmp_path, monkeypatch, no_default_cache):
     monkeypatch.setattr(ox, "cache_dir", lambda: None)
-    with caplog.at_level(logging.WARNING, logger="moderation"):
+    with pytest.warns(UserWarning, match="no usable folder"):
         assert Moderator.from_pretrained(model).backend in ("bf16", "fp32")
-    assert [r.message for r in caplog.records if "no usable folder" in r.message]
     with pytest.raises(ModelLoadError, match="no usable folder"):
         Moderator.from_pretrained(model, backend="int8")
 

@@ -81,7 +81,7 @@ def test_shipped_desks_move_the_way_their_comments_say():
     """live warns more readily on violence and rumour; archive raises every threshold (fewer false alarms)."""
     import json
 
-    from moderation.model import BUNDLED_MODEL_DIR
+    from moderation.model_folder import BUNDLED_MODEL_DIR
 
     policy = WarningPolicy.from_yaml(DEFAULT_POLICY_FILE)
     model = {Label(k): v for k, v in json.loads((BUNDLED_MODEL_DIR / "moderation.json").read_text())["thresholds"].items()}

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from moderation import Label, Moderator
-from moderation.model import ADAPTER_NAME, BUNDLED_MODEL_DIR
+from moderation.model_folder import ADAPTER_NAME, BUNDLED_MODEL_DIR
 from training.behaviour import build_checks, moderator_predict, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]

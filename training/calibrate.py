@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from moderation.labels import reaches
+
 from .metrics import prf
 
 
 def _nll(logits: np.ndarray, y: np.ndarray, t: float) -> float:
     z = logits / t
-    # log(1 + exp(-z)) for y=1, log(1 + exp(z)) for y=0, computed stably
-    return float(np.mean(np.logaddexp(0.0, -z) * y + np.logaddexp(0.0, z) * (1 - y)))
+    # log(1 + exp(-z)) for y=1, log(1 + exp(z)) for y=0, computed stably (and 0, not nan, for an
+    # empty text's -inf logit when y=0)
+    return float(np.mean(np.where(y == 1, np.logaddexp(0.0, -z), np.logaddexp(0.0, z))))
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -23,12 +26,12 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
 def fit_threshold(prob: np.ndarray, y: np.ndarray, low: float = 0.05, high: float = 0.95) -> float:
     """The probability threshold with the best F1 on dev (midpoint of the best plateau)."""
     candidates = np.unique(np.clip(np.concatenate([prob, [0.5]]), low, high))
-    scores = np.array([prf(y, (prob >= c).astype(int))[2] for c in candidates])
+    scores = np.array([prf(y, reaches(prob, c).astype(int))[2] for c in candidates])
     best = scores.max()
     winners = candidates[scores >= best - 1e-9]
     # midpoint between the best candidate and the next-lower score, for a margin on unseen data
     t = float(winners[len(winners) // 2])
-    below = prob[prob < t]
+    below = prob[~reaches(prob, t)]  # the scores that t does not label
     if below.size:
         t = float((t + below.max()) / 2)
     return float(np.clip(t, low, high))

@@ -51,7 +51,7 @@ def evaluate_command(
     out: Path = typer.Option(Path("reports"), "--out", help="Folder for report.json and report.md."),
     baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also train and score the baselines."),
     update_card: bool = typer.Option(False, "--update-card", help="Write the metrics into the model's card."),
-    backend: str = options.BACKEND,
+    backend: Optional[str] = options.BACKEND,
     config: Path = CONFIG,
     realdata: Optional[Path] = typer.Option(None, "--realdata", help="Folder of the real-text pool.jsonl "
                                             "(default: $MODERATION_REALDATA or ../shared/realdata)."),

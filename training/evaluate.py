@@ -22,8 +22,10 @@ import numpy as np
 
 from moderation.labels import LABELS, reaches
 from moderation.model import Moderator
+from moderation.model_folder import write_card
 
 from .baselines import KeywordRules, TfidfLogReg
+from .card import model_card
 from .config import load_config
 from .data import Example, clear_mask, contrast_mask, label_matrix, load_split
 from .metrics import report
@@ -51,9 +53,9 @@ def _table(title: str, systems: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def model_scores(moderator: Moderator, texts: Sequence[str]) -> np.ndarray:
-    """Scores through the path users get (normalisation, empty-text guard), in ``LABELS`` order."""
-    return np.array([[p.scores[label] for label in LABELS] for p in moderator.predict(list(texts))],
-                    dtype=np.float64).reshape(-1, len(LABELS))
+    """Scores through the path users get (``Moderator.predict_proba``: normalisation, empty-text guard, windows,
+    calibration), in ``LABELS`` order."""
+    return moderator.predict_proba(list(texts)).astype(np.float64).reshape(-1, len(LABELS))
 
 
 def _per_set_table(split: str, per_set: dict[str, dict[str, Any]]) -> list[str]:
@@ -84,18 +86,21 @@ def evaluate(
     out_dir: str | Path | None = None,
     baselines: bool = True,
     update_card: bool = False,
-    backend: str = "auto",
+    backend: str | None = None,
     config: str | Path | None = "configs/default.yaml",
     realdata: str | Path | None = None,
     real_labels: str | Path = REAL_LABELS,
     real_splits: Sequence[str] = ("test",),
 ) -> EvalReport:
     """Score the model (and the baselines) on ``splits`` of the corpus and ``real_splits`` of the
-    labelled real text; optionally add the numbers to the model card.
+    labelled real text; optionally add the numbers to the model card of ``model_dir``.
 
     ``config`` is the training config whose data the baselines are trained on (the same train
     set as the model, and the same dev set for their thresholds); ``corpus`` overrides its corpus.
+    ``backend`` None is the package default (``$MODERATION_BACKEND``, else auto).
     """
+    if update_card and model_dir is None:
+        raise ValueError("update_card needs model_dir, the folder whose card to rewrite (never the installed package's)")
     moderator = Moderator.from_pretrained(model_dir, backend=backend)
     thresholds = np.array([moderator.thresholds[label] for label in LABELS])
     cfg = load_config(config, [f"data.corpus={corpus}"])
@@ -174,19 +179,16 @@ def evaluate(
         md += _per_set_table(name, per_set)
     markdown = "\n".join(md)
     if update_card:
-        from moderation.model import BUNDLED_MODEL_DIR
-
-        from .export import write_model_card
-
-        folder = Path(model_dir) if model_dir is not None else BUNDLED_MODEL_DIR
         titles = {"all": "all entries", "clear": "clear cases", "contrast": "contrast sets"}
-        write_model_card(folder, moderator.config, {
-            f"{split} ({title})": data["splits"][split][view]["model"]
-            for split in splits for view, title in titles.items() if view in data["splits"][split]
-        }, baselines={split: {name: rep["macro_f1"] for name, rep in data["splits"][split]["all"].items()}
-                      for split in splits} if baselines else None, backend=moderator.backend,
+        write_card(model_dir, model_card(
+            moderator.config,
+            evaluation={f"{split} ({title})": data["splits"][split][view]["model"]
+                        for split in splits for view, title in titles.items() if view in data["splits"][split]},
+            baselines={split: {name: rep["macro_f1"] for name, rep in data["splits"][split]["all"].items()}
+                       for split in splits} if baselines else {},
+            evaluation_backend=moderator.backend.value,
             real={f"real-{split}": data["splits"][f"real-{split}"] for split in real_splits
-                  if "per_set" in data["splits"].get(f"real-{split}", {})})
+                  if "per_set" in data["splits"].get(f"real-{split}", {})}))
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,8 @@ import torch
 
 from moderation.hardware import cpu_supports_bf16, keep_freed_memory
 from moderation.labels import LABELS
-from moderation.model import ModelConfig, Moderator, load_base_classifier
+from moderation.model import Moderator
+from moderation.model_folder import ModelConfig, load_base_classifier
 from moderation.normalize import normalize_for_model
 from moderation.windows import make_windows
 
@@ -113,8 +114,9 @@ def trainable_state(model) -> dict[str, torch.Tensor]:
 
 def dev_logits(model, tokenizer, cfg: TrainConfig, examples: Sequence[Example]) -> np.ndarray:
     model.eval()
-    probe = Moderator(model, tokenizer, ModelConfig(version="dev", max_length=cfg.model.max_length, stride=cfg.model.stride))
-    logits = probe.window_logits([normalize_for_model(e.text) for e in examples])
+    probe = Moderator.from_model(model, tokenizer, ModelConfig(version="dev", max_length=cfg.model.max_length,
+                                                                stride=cfg.model.stride))
+    logits = probe.logits([e.text for e in examples])  # the users' path: normalised, windowed
     model.train()
     return logits
 

@@ -66,7 +66,7 @@ class RayLabeler:
     """Loads the model once per worker; ``__call__`` labels one pandas batch."""
 
     def __init__(self, model: str | None = None, policy: str | None = None, desk: str | None = None, threads: int = 1,
-                 backend: str = "auto"):
+                 backend: str | None = None):
         from ..model import Moderator
 
         self.moderator = Moderator.from_pretrained(model, policy=policy, desk=desk, backend=backend, threads=threads)
@@ -94,7 +94,7 @@ def _ray_remote_options(workers: int, threads: int):
 
 def label_dataset(ds, *, model: str | os.PathLike | None = None, workers: int = 2, batch_size: int = 256,
                   policy: str | os.PathLike | None = None, desk: str | None = None, threads: int = 1,
-                  backend: str = "auto"):
+                  backend: str | None = None):
     """A lazy ``ray.data.Dataset`` of output records for a dataset with ``id`` and ``text`` columns."""
     return ds.map_batches(
         RayLabeler,
@@ -106,12 +106,14 @@ def label_dataset(ds, *, model: str | os.PathLike | None = None, workers: int = 
 
 
 def _model_kwargs(model, policy, desk, threads, backend) -> dict[str, Any]:
+    from ..backends import Backend
+
     return {
         "model": None if model is None else str(model),
         "policy": None if policy is None else str(policy),
         "desk": desk,
         "threads": threads,
-        "backend": backend,
+        "backend": Backend.parse(backend).value,  # the driver's default ($MODERATION_BACKEND), not each worker's
     }
 
 
@@ -149,7 +151,7 @@ class _ArchiveLabeler:
     lone surrogates in ids and messages)."""
 
     def __init__(self, model: str | None = None, policy: str | None = None, desk: str | None = None, threads: int = 1,
-                 backend: str = "auto"):
+                 backend: str | None = None):
         from ..model import Moderator
 
         self.moderator = Moderator.from_pretrained(model, policy=policy, desk=desk, backend=backend, threads=threads)
@@ -167,13 +169,13 @@ class _ArchiveLabeler:
 
 def _check_model_settings(model, policy, desk, backend) -> None:
     """Fail in the driver, with one line, on what every worker would fail on (no weights are loaded here)."""
-    from ..model import BACKENDS, ModelLoadError, model_folder, read_model_config
+    from ..backends import Backend
+    from ..model_folder import ModelLoadError, open_folder
     from ..policy import PolicyError, WarningPolicy
 
     try:
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
-        read_model_config(model_folder(model))
+        Backend.parse(backend)
+        open_folder(model)
         rules = WarningPolicy() if policy is None else WarningPolicy.from_yaml(policy)
         rules.thresholds_for(desk)
     except (ModelLoadError, PolicyError, ValueError, OSError) as exc:
@@ -199,7 +201,7 @@ def _read_blocks(input: str, fmt: str, limits: Limits, size: int, strict: bool) 
 
 #: The last line of a worker's traceback when its model or policy would not load (Ray keeps only the text).
 _WORKER_LOAD_ERROR = re.compile(
-    r"^moderation\.[\w.]*\b(?:ModelLoadError|_Int8Unavailable|_Int8NotCached|PolicyError|InputError): (.+)$", re.MULTILINE)
+    r"^moderation\.[\w.]*\b(?:ModelLoadError|_Int8Unavailable|PolicyError|InputError): (.+)$", re.MULTILINE)
 
 
 def _ray_failure(exc: Exception) -> Exception:
@@ -256,7 +258,7 @@ def label_archive_ray(
     batch_size: int = 256,
     input_format: str | None = None,
     output_format: str | None = None,
-    backend: str = "auto",
+    backend: str | None = None,
     strict: bool = False,
     resume: bool = False,
     progress: bool = False,
@@ -274,6 +276,12 @@ def label_archive_ray(
         raise InputError("--engine ray needs the ray extra: pip install 'news-moderation[ray]'") from exc
     if "://" in input:
         raise InputError(f"--engine ray reads local files and standard input, not {input}; copy it here first")
+    from ..backends import Backend
+
+    try:
+        backend = Backend.parse(backend).value
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     limits = Limits.from_env()
     in_fmt, out_fmt = format_of(input, input_format), output_format or "jsonl"
     target = OutputTarget.of(output)
