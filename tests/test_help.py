@@ -51,10 +51,14 @@ def test_shared_options_read_the_same_in_every_command(flag):
                                                                          first.envvar), name
 
 
-def test_backend_is_read_from_the_environment_in_every_command_that_has_it():
+def test_backend_left_unset_defers_to_the_library_which_reads_the_environment():
+    """No command reads $MODERATION_BACKEND itself or defaults to "auto" (which would override the environment):
+    the option stays None, and ``Backend.parse(None)`` is the one reader of the variable."""
     having = [name for name in COMMANDS if "--backend" in options_of(name)]
     assert {"screen", "label", "evaluate"} <= set(having)
-    assert all(options_of(name)["--backend"].envvar == "MODERATION_BACKEND" for name in having)
+    for name in having:
+        param = options_of(name)["--backend"]
+        assert param.default is None and not param.envvar and "$MODERATION_BACKEND" in param.help, name
 
 
 def test_options_shared_by_the_training_commands_are_defined_once():
@@ -66,3 +70,12 @@ def test_batch_size_means_records_and_only_label_has_it():
     having = [name for name in COMMANDS if "--batch-size" in options_of(name)]
     assert having == ["label"] and "Records per model call" in options_of("label")["--batch-size"].help
     assert "--windows-per-call" in options_of("bench") and "counts records" in options_of("bench")["--windows-per-call"].help
+
+
+def test_the_library_default_backend_follows_the_environment(monkeypatch):
+    from moderation.backends import Backend
+
+    monkeypatch.setenv("MODERATION_BACKEND", "fp32")
+    assert Backend.parse(None) is Backend.FP32
+    monkeypatch.delenv("MODERATION_BACKEND")
+    assert Backend.parse(None) is Backend.AUTO
