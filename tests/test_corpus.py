@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from training.corpus import CARD, CARD_END, CARD_START, CORPUS, RULES, check, check_rows, counts_markdown, read_rows, similar_pairs
+from moderation_training.corpus import CARD, CARD_END, CARD_START, CORPUS, RULES, check, check_rows, counts_markdown, read_rows, similar_pairs
 
 # Counts relaxed for a four-row corpus, and any split shares allowed (four rows cannot be split 80/10/10).
 SMALL = {**RULES, "min_entries": 1, "min_positives": 1, "min_multi": 0, "min_none": 1, "min_hard_share": 0.0,
@@ -19,7 +19,7 @@ def test_shipped_corpus_passes_the_check():
 def test_dataset_card_counts_are_current():
     card = CARD.read_text()
     section = card[card.index(CARD_START) + len(CARD_START) : card.index(CARD_END)].strip()
-    assert section == counts_markdown(read_rows(CORPUS)), "run: python -m training.corpus card"
+    assert section == counts_markdown(read_rows(CORPUS)), "run: python -m moderation_training.corpus card"
 
 
 def _row(i, text, split="train", **labels):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from moderation.windows import Windows
-from training.config import DataArgs, ModelArgs, OptimArgs, TrainConfig
+from moderation_training.config import DataArgs, ModelArgs, OptimArgs, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -186,7 +186,7 @@ def test_base_facts_come_from_the_base_models_own_files(tiny_base, tmp_path):
 def test_the_shipped_card_is_what_the_template_renders_from_its_data():
     """Re-rendering the shipped card from moderation.json and the last evaluation report changes nothing."""
     from moderation.model_folder import read_model_config
-    from training.card import model_card
+    from moderation_training.card import model_card
 
     report = json.loads((ROOT / "reports" / "report.json").read_text())
     splits = [s for s in ("dev", "test") if s in report["splits"]]
@@ -202,7 +202,7 @@ def test_the_shipped_card_is_what_the_template_renders_from_its_data():
 
 
 def test_evaluate_never_rewrites_the_installed_card_by_default(tmp_path):
-    from training.evaluate import evaluate
+    from moderation_training.evaluate import evaluate
 
     with pytest.raises(ValueError, match="needs model_dir"):
         evaluate(None, tmp_path / "corpus.jsonl", update_card=True)

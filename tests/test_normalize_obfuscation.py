@@ -313,7 +313,7 @@ def test_letters_of_real_latin_orthographies_are_not_lookalikes():
 
 def test_the_suite_rewrites_normalise_back_to_the_clean_case():
     """Each obfuscation family of the behavioural suite is undone for at least 95% of its rewrites."""
-    from training.behaviour import OBFUSCATIONS, build_checks, load_cases
+    from moderation_training.behaviour import OBFUSCATIONS, build_checks, load_cases
 
     clean = {case["id"]: normalize_for_model(case["text"]).lower() for case in load_cases()}
     per_family: dict[str, list[int]] = {family: [0, 0] for family in OBFUSCATIONS}

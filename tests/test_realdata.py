@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from moderation.labels import LABELS
-from training.agreement import cohen_kappa, finalise, kappas
-from training.config import load_config
-from training.realdata import (
+from moderation_training.agreement import cohen_kappa, finalise, kappas
+from moderation_training.config import load_config
+from moderation_training.realdata import (
     ENV, REAL_LABELS, RealDataMissing, describe, find_realdata, load_real, read_labels, training_sets,
 )
 
@@ -88,7 +88,7 @@ def test_training_sets_add_real_train_and_only_train_eval_dev(pool, labels, tmp_
 
 
 def test_sampler_keeps_the_rules(pool):
-    from training.sample_real import sample
+    from moderation_training.sample_real import sample
 
     rows = sample(pool)
     ids = [r["id"] for r in rows]
@@ -161,7 +161,7 @@ def test_committed_real_labels_avoid_reserved_ids():
 
 
 def test_lever_steps_add_one_lever_at_a_time(pool, tmp_path):
-    from training.levers import step_data
+    from moderation_training.levers import step_data
 
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps({"id": f"{batch}-{i}", "text": f"entry {i}", "graphic_violence": 0,

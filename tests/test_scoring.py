@@ -41,7 +41,7 @@ def test_predict_proba_normalises_text_the_way_predict_does(mod):
 
 
 def test_evaluation_scores_through_the_users_path(mod):
-    from training.evaluate import model_scores
+    from moderation_training.evaluate import model_scores
 
     texts = [o for _, o in TWINS] + EMPTY + [c for c, _ in TWINS]
     scores = model_scores(mod, texts)
@@ -55,7 +55,7 @@ def test_evaluation_scores_through_the_users_path(mod):
 def test_training_calibrates_on_the_users_path(mod, tiny_model):
     """Dev logits during training come from the same path (normalised, windowed); empty text is -inf (score 0)."""
     from moderation.model_folder import load_model
-    from training.calibrate import fit_temperature
+    from moderation_training.calibrate import fit_temperature
 
     model, tokenizer, config = load_model(tiny_model)
     probe = Moderator.from_model(model, tokenizer, config)
@@ -73,8 +73,8 @@ def test_scoring_rejects_non_strings(mod):
 
 def test_one_decision_rule_at_the_boundary(mod, tiny_model):
     """A score equal to its threshold is a label in predict, in the metrics and in threshold fitting alike."""
-    from training.calibrate import fit_threshold
-    from training.metrics import report
+    from moderation_training.calibrate import fit_threshold
+    from moderation_training.metrics import report
 
     text = TWINS[0][1]
     prob = mod.predict_proba([text])

@@ -7,7 +7,7 @@ import pytest
 
 from moderation import Label, Moderator
 from moderation.model_folder import ADAPTER_NAME, BUNDLED_MODEL_DIR
-from training.behaviour import build_checks, moderator_predict, run_suite
+from moderation_training.behaviour import build_checks, moderator_predict, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # the real model: `pytest -m "not slow"` is the quick loop, CI runs everything

@@ -8,9 +8,9 @@ import pytest
 from moderation import Label, Moderator
 from moderation.labels import LABELS
 from moderation.model_folder import ADAPTER_NAME, ModelLoadError, load_model
-from training.calibrate import fit_temperature, fit_threshold
-from training.config import ConfigError, load_config
-from training.metrics import auprc, ece, prf
+from moderation_training.calibrate import fit_temperature, fit_threshold
+from moderation_training.config import ConfigError, load_config
+from moderation_training.metrics import auprc, ece, prf
 
 
 def test_default_config_loads_and_overrides():
@@ -70,7 +70,7 @@ def test_threshold_is_clipped_to_its_bounds():
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_base):
     from tests.conftest import TINY_CORPUS
-    from training.train import train
+    from moderation_training.train import train
 
     tmp = tmp_path_factory.mktemp("train")
     corpus = tmp / "corpus.jsonl"
@@ -147,8 +147,8 @@ def test_corrupt_model_folder_gives_clear_error(trained, tmp_path):
 
 def test_evaluate_reports_model_baselines_and_contrast_sets(trained, tmp_path):
     from tests.conftest import TINY_CORPUS
-    from training.data import contrast_mask, load_split
-    from training.evaluate import evaluate
+    from moderation_training.data import contrast_mask, load_split
+    from moderation_training.evaluate import evaluate
 
     out, _ = trained
     corpus = tmp_path / "corpus.jsonl"
@@ -181,7 +181,7 @@ def test_evaluate_reports_model_baselines_and_contrast_sets(trained, tmp_path):
 
 def test_evaluate_reports_real_text_per_set_and_skips_without_the_pool(trained, tmp_path):
     from tests.conftest import TINY_CORPUS, write_tiny_pool, write_tiny_real_labels
-    from training.evaluate import evaluate
+    from moderation_training.evaluate import evaluate
 
     out, _ = trained
     corpus = tmp_path / "corpus.jsonl"
@@ -212,7 +212,7 @@ def test_evaluate_reports_real_text_per_set_and_skips_without_the_pool(trained, 
 
 
 def test_behaviour_runner_scores_a_baseline(capsys):
-    from training.behaviour import build_checks, main
+    from moderation_training.behaviour import build_checks, main
 
     assert main(["--baseline", "keywords"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1].split()
@@ -220,7 +220,7 @@ def test_behaviour_runner_scores_a_baseline(capsys):
 
 
 def test_exclude_batches_leaves_a_batch_out(tmp_path):
-    from training.data import batch_of, load_split
+    from moderation_training.data import batch_of, load_split
 
     corpus = tmp_path / "c.jsonl"
     rows = [{"id": i, "text": i, "graphic_violence": 0, "unverified_rumour": 0, "solicitation": 0, "split": "train"}
@@ -236,7 +236,7 @@ def test_exclude_batches_leaves_a_batch_out(tmp_path):
 def test_evaluate_reports_the_configs_dev_and_test_splits_by_default(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import training.evaluate
+    import moderation_training.evaluate
     from moderation.cli import app
 
     seen = {}
@@ -248,7 +248,7 @@ def test_evaluate_reports_the_configs_dev_and_test_splits_by_default(tmp_path, m
         seen["splits"] = splits
         return Report()
 
-    monkeypatch.setattr(training.evaluate, "evaluate", fake_evaluate)
+    monkeypatch.setattr(moderation_training.evaluate, "evaluate", fake_evaluate)
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("")
     config = tmp_path / "recipe.yaml"
@@ -266,7 +266,7 @@ def test_evaluate_reports_the_configs_dev_and_test_splits_by_default(tmp_path, m
 def test_evaluate_follows_moderation_backend_when_no_backend_is_asked_for(trained, tmp_path, monkeypatch):
     """evaluate used to pass "auto" and so ignored $MODERATION_BACKEND; now the library default decides."""
     from tests.conftest import TINY_CORPUS
-    from training.evaluate import evaluate
+    from moderation_training.evaluate import evaluate
 
     out, _ = trained
     corpus = tmp_path / "corpus.jsonl"

@@ -1,4 +1,4 @@
-"""Two independent labellers, then adjudication: ``python -m training.agreement``.
+"""Two independent labellers, then adjudication: ``python -m moderation_training.agreement``.
 
 ``kappa``      Cohen's kappa per label between labellers A and B (from
                ``real_annotations.jsonl``, which holds each labeller's own labels).

@@ -257,7 +257,7 @@ def baseline_predict(name: str, corpus: Path) -> Callable[[list[str]], np.ndarra
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m training.behaviour", description="Run the behavioural suite.")
+    parser = argparse.ArgumentParser(prog="python -m moderation_training.behaviour", description="Run the behavioural suite.")
     parser.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     parser.add_argument("--failures", action="store_true", help="list the failing checks")
     parser.add_argument("--backend", default=None, help="fp32, bf16, int8 or auto (default: the package default)")

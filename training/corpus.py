@@ -1,11 +1,11 @@
 """Building and checking the labelled corpus (``training/data/corpus.jsonl``).
 
-``python -m training.corpus build BATCH.jsonl ...``  merges batch files into the
+``python -m moderation_training.corpus build BATCH.jsonl ...``  merges batch files into the
 corpus and assigns splits by story: stories are first joined with any
 story they share near-duplicate text with, then each group goes whole to train,
 dev or test, so variants of one story never straddle two splits.
 
-``python -m training.corpus check``  validates the corpus against the rules of the
+``python -m moderation_training.corpus check``  validates the corpus against the rules of the
 dataset card and exits non-zero when any rule is broken.
 """
 
@@ -323,7 +323,7 @@ def check(path: Path = CORPUS, rules: dict = RULES) -> CheckResult:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.corpus", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m moderation_training.corpus", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="merge batch files into the corpus and (re)assign splits")
     b.add_argument("batches", type=Path, nargs="*")

@@ -1,4 +1,4 @@
-"""What each data lever adds, measured with TF-IDF + LR: ``python -m training.levers``.
+"""What each data lever adds, measured with TF-IDF + LR: ``python -m moderation_training.levers``.
 
 A transformer run takes about 40 minutes on two cores, so the recipe's levers are
 measured one by one, cumulatively, with the cheap baseline trained on exactly the

@@ -1,4 +1,4 @@
-"""Draw the real-text sample to be labelled: ``python -m training.sample_real``.
+"""Draw the real-text sample to be labelled: ``python -m moderation_training.sample_real``.
 
 Stratified over the eight sets of the pool: per set, strata chosen from the
 set's own proxies and from cue words find likely positives of each label and the
