@@ -28,16 +28,18 @@ WAVE3 = ["cx_gv", "cx_ur", "cx_so", "cx_mixed", "cx2_long", "cx2_world", "cx2_li
          "cx3_long_b"]
 RT = ["rt_gv", "rt_ur", "rt_so", "rt_tab"]
 RT2 = ["rt2_local", "rt2_video", "rt2_spec", "rt2_appeal", "rt2_long_a", "rt2_long_b"]
+GIVE = ["rt2_give_a", "rt2_give_b", "rt2_give_long"]
 ROUND4 = "r4-"  # stratum prefix of the fourth real-text round
 
 # (name, batches left out, real-train used, round-4 real texts used); each step adds one lever
 STEPS: list[tuple[str, list[str], bool, bool]] = [
-    ("0.1.0 corpus", WAVE3 + RT + RT2, False, False),
-    ("+ third-wave contrast sets", RT + RT2, False, False),
-    ("+ rt_* real-form entries", RT2, False, False),
-    ("+ real-train (rounds 1-3) = 0.2.0", RT2, True, False),
-    ("+ round-4 real texts (violence cues)", RT2, True, True),
-    ("+ rt2_* entries from real errors = 0.3.0", [], True, True),
+    ("0.1.0 corpus", WAVE3 + RT + RT2 + GIVE, False, False),
+    ("+ third-wave contrast sets", RT + RT2 + GIVE, False, False),
+    ("+ rt_* real-form entries", RT2 + GIVE, False, False),
+    ("+ real-train (rounds 1-3) = 0.2.0", RT2 + GIVE, True, False),
+    ("+ round-4 real texts (violence cues)", RT2 + GIVE, True, True),
+    ("+ rt2_* entries from real-dev errors", GIVE, True, True),
+    ("+ rt2_give_* short text-to-give appeals = 0.3.0", [], True, True),
 ]
 
 
@@ -49,7 +51,7 @@ def step_data(data_args, exclude: Sequence[str], real: bool, round4: bool) -> tu
     args = dataclasses.replace(data_args, exclude_batches=list(exclude), real_labels=data_args.real_labels if real else "")
     train, dev = training_sets(args)
     present = {batch_of(e.id) for e in train}
-    missing = [b for b in RT2 if b not in exclude and b not in present]
+    missing = [b for b in RT2 + GIVE if b not in exclude and b not in present]
     if missing and not exclude:
         print(f"note: batches {missing} are not in the corpus")
     return [e for e in train if _keep(e, round4)], [e for e in dev if _keep(e, round4)]
