@@ -14,8 +14,8 @@ pytestmark = pytest.mark.slow  # the real model: `pytest -m "not slow"` is the q
 
 # Per-category floors, set from measurement of the shipped model: a few points (about one case)
 # under what it scores, so a regression fails the build.
-FLOORS = {  # measured 0.2.0 on int8 (the default): 98.2% overall; every written category 100% except
-    # inv_entities 90.0% and so_appeal_vs_report 96.7%; obfuscation and perturbation families 97.7-98.3%
+FLOORS = {  # measured 0.3.0 on int8 (the default): 99.5% overall (0.2.0: 98.2%); floors kept from 0.2.0,
+    # where every written category was 100% except inv_entities 90.0% and so_appeal_vs_report 96.7%
     "gv_gore_vs_count": 0.93,
     "gv_negation": 0.90,
     "gv_idiom": 0.90,
