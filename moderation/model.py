@@ -7,8 +7,7 @@ the windows. ``predict`` turns those calibrated probabilities into labels with t
 one decision rule, ``labels.reaches``.
 
 The model folder (format, loading, validation, card) is ``model_folder``; the
-backends and their runners are ``backends``. Names that used to live here
-(``ModelLoadError``, ``ModelConfig``, ``load_model`` ...) are re-exported.
+backends and their runners are ``backends``.
 """
 
 from __future__ import annotations
@@ -20,19 +19,7 @@ import numpy as np
 
 from .backends import Backend, Runner, load_runner, resolve_backend, torch_runner
 from .labels import LABELS, Label, reaches
-from .model_folder import (  # noqa: F401  (re-exported: the names of the old single-module API)
-    ADAPTER_NAME,
-    BUNDLED_MODEL_DIR,
-    MODEL_CONFIG_NAME,
-    ModelConfig,
-    ModelLoadError,
-    label_maps,
-    load_base_classifier,
-    load_model,
-    open_folder,
-    read_model_config,
-    resolve_base_model,
-)
+from .model_folder import ModelConfig, ModelLoadError, open_folder
 from .normalize import normalize_for_model
 from .policy import WarningPolicy
 from .results import Entry, Prediction, ScreenedEntry

@@ -31,7 +31,6 @@ from .data import Example, clear_mask, contrast_mask, label_matrix, load_split
 from .metrics import report
 from .realdata import REAL_LABELS, RealDataMissing, load_real, training_sets
 
-METRICS = ("precision", "recall", "f1", "auprc", "ece")
 
 
 @dataclass

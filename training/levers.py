@@ -16,8 +16,6 @@ import dataclasses
 import json
 from typing import Sequence
 
-import numpy as np
-
 from .baselines import TfidfLogReg
 from .config import load_config
 from .data import Example, batch_of, clear_mask, label_matrix
@@ -50,10 +48,6 @@ def _keep(example: Example, round4: bool) -> bool:
 def step_data(data_args, exclude: Sequence[str], real: bool, round4: bool) -> tuple[list[Example], list[Example]]:
     args = dataclasses.replace(data_args, exclude_batches=list(exclude), real_labels=data_args.real_labels if real else "")
     train, dev = training_sets(args)
-    present = {batch_of(e.id) for e in train}
-    missing = [b for b in RT2 + GIVE if b not in exclude and b not in present]
-    if missing and not exclude:
-        print(f"note: batches {missing} are not in the corpus")
     return [e for e in train if _keep(e, round4)], [e for e in dev if _keep(e, round4)]
 
 
@@ -62,6 +56,10 @@ def measure(config: str, realdata: str | None = None) -> list[dict]:
     folder = find_realdata(realdata or cfg.data.realdata or None)
     real_dev = load_real("dev", folder, cfg.data.real_labels)
     y_eval = label_matrix(real_dev)
+    present = {batch_of(e.id) for e in step_data(cfg.data, [], False, False)[0]}
+    missing = [b for b in WAVE3 + RT + RT2 + GIVE if b not in present]
+    if missing:
+        print(f"note: batches {missing} are not in the corpus, so their steps add nothing")
     rows = []
     for name, exclude, real, round4 in STEPS:
         train, dev = step_data(cfg.data, exclude, real, round4)
