@@ -330,6 +330,16 @@ def test_the_suite_rewrites_normalise_back_to_the_clean_case():
 # --- speed ---------------------------------------------------------------------------------------
 
 
+def _best_of(runs: int, fn, arg) -> float:
+    """Fastest of a few runs: a busy machine slows some runs, never speeds one up."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn(arg)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 @pytest.mark.parametrize(
     "unit",
     ["a ", "a  ", "a b  ", "a.", "a-", "k1", "1k ", "x", " ", ".", "a@", "- ", "аb ", "sh0t 7aken ", "$a",
@@ -337,10 +347,6 @@ def test_the_suite_rewrites_normalise_back_to_the_clean_case():
 )
 def test_linear_time_on_long_awkward_input(unit):
     small, large = unit * (10_000 // len(unit)), unit * (100_000 // len(unit))
-    start = time.perf_counter()
-    normalize_for_model(small)
-    t_small = time.perf_counter() - start
-    start = time.perf_counter()
-    normalize_for_model(large)
-    t_large = time.perf_counter() - start
+    t_small = _best_of(3, normalize_for_model, small)
+    t_large = _best_of(3, normalize_for_model, large)
     assert t_large < 3.0 and t_large < 40 * t_small + 0.2  # ten times the text, not a hundred times the time
