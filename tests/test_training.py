@@ -1,6 +1,7 @@
 """Training side: config loading, a smoke fine-tune of a tiny BERT, save/load, thresholds, metrics."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,6 +100,48 @@ def test_smoke_training_saves_small_adapter_and_card(trained):
     card = (out / "README.md").read_text()
     assert "smoke-1" in card and "Thresholds" in card and "Limits" in card
     assert not list(out.glob("*.bin")) and not list(out.glob("*.pkl"))
+
+
+def test_thresholds_are_fitted_on_the_scores_users_get(trained):
+    """Training's last step refits temperatures and thresholds on the saved folder's default-backend scores
+    (int8 here), so they match a fit on what ``Moderator`` returns, not training's own torch scores."""
+    from moderation_training.calibrate import fit_calibration
+    from moderation_training.data import label_matrix, load_split
+
+    out, _ = trained
+    settings = json.loads((out / "moderation.json").read_text())
+    dev = load_split(settings_corpus(out), "dev")
+    mod = Moderator.from_pretrained(out)  # the default backend
+    assert settings["extra"]["calibration"] == {"backend": mod.backend.value, "dev_entries": len(dev)}
+    temps, thresholds = fit_calibration(mod.logits([e.text for e in dev]), label_matrix(dev))
+    assert [settings["thresholds"][l.value] for l in LABELS] == pytest.approx(list(thresholds), abs=1e-6)
+    assert [settings["temperatures"][l.value] for l in LABELS] == pytest.approx(list(temps), abs=1e-6)
+    log = json.loads((out / "training_log.json").read_text())
+    assert log["dev"] == settings["extra"]["dev"]  # the log reports the metrics of the shipped calibration
+
+
+def settings_corpus(out: Path) -> Path:
+    return out.parent / "corpus.jsonl"
+
+
+def test_calibrate_folder_rewrites_settings_and_card(trained, tmp_path):
+    import shutil
+
+    from moderation_training.calibrate import fit_calibration
+    from moderation_training.data import label_matrix, load_split
+    from moderation_training.export import calibrate_folder
+
+    out, _ = trained
+    folder = shutil.copytree(out, tmp_path / "m")
+    dev = load_split(settings_corpus(out), "dev")[:8]  # a different dev set gives different thresholds
+    config = calibrate_folder(folder, dev, backend="fp32")
+    mod = Moderator.from_pretrained(folder, backend="fp32")
+    _, thresholds = fit_calibration(mod.logits([e.text for e in dev]), label_matrix(dev))
+    assert [config.thresholds[l] for l in LABELS] == pytest.approx(list(thresholds), abs=1e-6)
+    assert mod.thresholds == pytest.approx(config.thresholds)  # what was saved is what loads
+    assert config.extra["calibration"] == {"backend": "fp32", "dev_entries": 8}
+    card = (folder / "README.md").read_text()
+    assert f"| `solicitation` | {config.thresholds[Label.SOLICITATION]:.3f} |" in card
 
 
 def test_save_load_round_trip_and_thresholds(trained):

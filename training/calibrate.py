@@ -37,5 +37,13 @@ def fit_threshold(prob: np.ndarray, y: np.ndarray, low: float = 0.05, high: floa
     return float(np.clip(t, low, high))
 
 
+def fit_calibration(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-label temperatures (dev log-loss) and best-F1 thresholds on dev logits, shape ``(n, labels)``."""
+    temps = np.array([fit_temperature(logits[:, j], y[:, j]) for j in range(y.shape[1])])
+    probs = sigmoid(logits / temps)
+    thresholds = np.array([fit_threshold(probs[:, j], y[:, j]) for j in range(y.shape[1])])
+    return temps, thresholds
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))

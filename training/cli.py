@@ -83,6 +83,32 @@ def evaluate_command(
     typer.echo(report.markdown)
 
 
+def calibrate_command(
+    model: Path = typer.Option(..., "--model", "-m", help="Model folder whose moderation.json to rewrite."),
+    backend: Optional[str] = options.BACKEND,
+    config: Path = CONFIG,
+    realdata: Optional[Path] = typer.Option(None, "--realdata", help="Folder of the real-text pool.jsonl "
+                                            "(default: the config's, $MODERATION_REALDATA or ../shared/realdata)."),
+) -> None:
+    """Refit a saved model's temperatures and thresholds on the config's dev set, on the backend users run."""
+    import dataclasses
+
+    from .config import load_config
+    from .export import calibrate_folder
+    from .realdata import RealDataMissing, training_sets
+
+    cfg = load_config(config)
+    data = dataclasses.replace(cfg.data, realdata=str(realdata)) if realdata else cfg.data
+    try:
+        _, dev = training_sets(data)
+    except RealDataMissing as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    new = calibrate_folder(model, dev, backend=backend)
+    typer.echo(f"{model}: calibrated on {len(dev)} dev entries ({new.extra['calibration']['backend']}); thresholds "
+               + ", ".join(f"{label.value} {t:.3f}" for label, t in new.thresholds.items()))
+
+
 def corpus_command(
     action: str = typer.Argument("check", metavar="ACTION",
                                  help="check: validate the corpus; card: refresh the dataset card's counts"),
@@ -104,4 +130,5 @@ def corpus_command(
 def register(app: typer.Typer) -> None:
     app.command("train")(train_command)
     app.command("evaluate")(evaluate_command)
+    app.command("calibrate")(calibrate_command)
     app.command("corpus")(corpus_command)

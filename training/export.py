@@ -73,3 +73,45 @@ def verify_roundtrip(model, folder: Path, atol: float = 1e-3) -> None:
         b = reloaded(**batch).logits
     if not torch.allclose(a, b, atol=atol):
         raise RuntimeError(f"saved model does not reproduce the trained logits (max diff {(a - b).abs().max():.2e})")
+
+
+def calibrate_folder(folder: str | Path, examples, backend=None) -> ModelConfig:
+    """Fit a saved model's temperatures and thresholds on ``examples`` (the dev set) as users run it.
+
+    Scores come from ``Moderator`` on ``backend`` (default: the one users get, int8 where
+    onnxruntime is installed), not from the training-time torch model. Dev F1 is flat over wide
+    ranges of threshold, so small score differences move the best one far: the same 0.4.0 weights
+    had a solicitation threshold of 0.56 on training's fp32 scores and 0.81 on int8 scores.
+    ``moderation.json`` and the card are rewritten; the dev metrics and the backend used are kept
+    under ``extra``.
+    """
+    import dataclasses
+
+    from moderation.model import Moderator
+    from moderation.model_folder import read_model_config, write_card
+
+    from .calibrate import fit_calibration, sigmoid
+    from .data import clear_mask, label_matrix
+    from .metrics import report
+
+    folder = Path(folder)
+    old = read_model_config(folder)
+    if old is None:
+        raise FileNotFoundError(f"{folder} has no moderation.json")
+    moderator = Moderator.from_pretrained(folder, backend=backend)
+    logits = moderator.logits([e.text for e in examples])
+    y = label_matrix(examples)
+    temps, thresholds = fit_calibration(logits, y)
+    probs = sigmoid(logits / temps)
+    extra = dict(old.extra or {})
+    extra["dev"] = {"all": report(y, probs, thresholds), "clear": report(y, probs, thresholds, clear_mask(examples))}
+    extra["calibration"] = {"backend": moderator.backend.value, "dev_entries": len(examples)}
+    config = dataclasses.replace(
+        old,
+        thresholds={label: round(float(t), 6) for label, t in zip(LABELS, thresholds)},
+        temperatures={label: round(float(t), 6) for label, t in zip(LABELS, temps)},
+        extra=extra,
+    )
+    config.save(folder)
+    write_card(folder, model_card(config))
+    return config

@@ -27,7 +27,7 @@ from moderation.model_folder import ModelConfig, load_base_classifier
 from moderation.normalize import normalize_for_model
 from moderation.windows import make_windows
 
-from .calibrate import fit_temperature, fit_threshold, sigmoid
+from .calibrate import fit_calibration, sigmoid
 from .config import TrainConfig
 from .data import Example, clear_mask, label_matrix
 from .realdata import is_real, training_sets
@@ -121,11 +121,6 @@ def dev_logits(model, tokenizer, cfg: TrainConfig, examples: Sequence[Example]) 
     return logits
 
 
-def calibrate(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    temps = np.array([fit_temperature(logits[:, j], y[:, j]) for j in range(len(LABELS))])
-    probs = sigmoid(logits / temps)
-    thresholds = np.array([fit_threshold(probs[:, j], y[:, j]) for j in range(len(LABELS))])
-    return temps, thresholds
 
 
 def use_bf16(precision: str) -> bool:
@@ -191,7 +186,7 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
             if step % 50 == 0:
                 log(f"  step {step}/{total} loss {total_loss / i:.4f}")
         logits = dev_logits(model, tokenizer, cfg, dev_ex)
-        temps, thresholds = calibrate(logits, y_dev)
+        temps, thresholds = fit_calibration(logits, y_dev)
         dev = report(y_dev, sigmoid(logits / temps), thresholds)
         history.append({"epoch": epoch, "loss": total_loss / len(batches), "dev_macro_f1": dev["macro_f1"],
                         "seconds": round(time.time() - t0, 1)})
@@ -202,11 +197,11 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
 
     model.load_state_dict(best[1], strict=False)
     logits = dev_logits(model, tokenizer, cfg, dev_ex)
-    temps, thresholds = calibrate(logits, y_dev)
+    temps, thresholds = fit_calibration(logits, y_dev)  # provisional: refitted on the users' backend below
     dev_all = report(y_dev, sigmoid(logits / temps), thresholds)
     dev_clear = report(y_dev, sigmoid(logits / temps), thresholds, clear_mask(dev_ex))
     model.eval()
-    from .export import save_model
+    from .export import calibrate_folder, save_model
 
     meta = {
         "best_epoch": best[2],
@@ -221,7 +216,12 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         "config": cfg.to_dict(),
     }
     out = save_model(model, tokenizer, cfg, temps, thresholds, meta)
-    log(f"saved {out} (best epoch {best[2]}, dev macro-F1 {dev_all['macro_f1']:.4f}, "
-        f"{time.time() - started:.0f}s)")
+    # thresholds and temperatures again, on the scores users get (the default backend), not training's
+    calibrated = calibrate_folder(out, dev_ex)
+    meta["dev"] = calibrated.extra["dev"]
+    meta["calibration"] = calibrated.extra["calibration"]
+    meta["train_seconds"] = round(time.time() - started, 1)
+    log(f"saved {out} (best epoch {best[2]}, dev macro-F1 {meta['dev']['all']['macro_f1']:.4f} "
+        f"on {meta['calibration']['backend']}, {time.time() - started:.0f}s)")
     (out / "training_log.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out
