@@ -23,7 +23,7 @@ def test_help_lists_every_command():
     result = run("--help")
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
-    assert listed == {"screen", "label", "labels", "bench", "prepare", "train", "evaluate", "corpus"}
+    assert listed == {"screen", "label", "labels", "bench", "prepare", "train", "evaluate", "calibrate", "corpus"}
 
 
 def test_prepare_builds_the_int8_model_once(tiny_model, tmp_path, monkeypatch):
@@ -206,3 +206,9 @@ def test_gate_stops_only_on_its_own_labels_and_names_the_entries(tiny_model, tmp
     assert flagged.stderr == f"gate: 7 flagged ({listed})\n"
     unknown = run(*args, "--fail-on", "gore")
     assert unknown.exit_code == 2 and unknown.stderr.startswith("error: --fail-on: unknown label 'gore'")
+
+
+def test_calibrate_needs_a_named_model_folder():
+    """calibrate rewrites moderation.json: without --model it would rewrite the installed package's model."""
+    result = run("calibrate")
+    assert result.exit_code == 2 and "--model" in result.output

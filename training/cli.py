@@ -84,19 +84,23 @@ def evaluate_command(
 
 
 def calibrate_command(
-    model: Path = typer.Option(..., "--model", "-m", help="Model folder whose moderation.json to rewrite."),
+    model: Optional[Path] = options.MODEL,
     backend: Optional[str] = options.BACKEND,
     config: Path = CONFIG,
     realdata: Optional[Path] = typer.Option(None, "--realdata", help="Folder of the real-text pool.jsonl "
                                             "(default: the config's, $MODERATION_REALDATA or ../shared/realdata)."),
 ) -> None:
-    """Refit a saved model's temperatures and thresholds on the config's dev set, on the backend users run."""
+    """Refit a model folder's temperatures and thresholds on the config's dev set, scored on the backend users run."""
     import dataclasses
 
     from .config import load_config
     from .export import calibrate_folder
     from .realdata import RealDataMissing, training_sets
 
+    if model is None:
+        typer.echo("error: calibrate rewrites a model folder's settings: name it with --model "
+                   "(never the installed package's)", err=True)
+        raise typer.Exit(2)
     cfg = load_config(config)
     data = dataclasses.replace(cfg.data, realdata=str(realdata)) if realdata else cfg.data
     try:
