@@ -80,8 +80,8 @@ def calibrate_folder(folder: str | Path, examples, backend=None) -> ModelConfig:
 
     Scores come from ``Moderator`` on ``backend`` (default: the one users get, int8 where
     onnxruntime is installed), not from the training-time torch model. Dev F1 is flat over wide
-    ranges of threshold, so small score differences move the best one far: the same 0.4.0 weights
-    had a solicitation threshold of 0.56 on training's fp32 scores and 0.81 on int8 scores.
+    ranges of threshold, so small score differences move the best one far: one run's weights had a
+    solicitation threshold of 0.56 on training's fp32 scores and 0.81 on int8 scores.
     ``moderation.json`` and the card are rewritten; the dev metrics and the backend used are kept
     under ``extra``.
     """

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from moderation.hardware import cpu_supports_bf16, keep_freed_memory
-from moderation.labels import LABELS
 from moderation.model import Moderator
 from moderation.model_folder import ModelConfig, load_base_classifier
 from moderation.normalize import normalize_for_model
@@ -119,8 +118,6 @@ def dev_logits(model, tokenizer, cfg: TrainConfig, examples: Sequence[Example]) 
     logits = probe.logits([e.text for e in examples])  # the users' path: normalised, windowed
     model.train()
     return logits
-
-
 
 
 def use_bf16(precision: str) -> bool:
