@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from moderation import Label, Moderator
 from moderation.labels import LABELS
@@ -118,6 +119,48 @@ def test_thresholds_are_fitted_on_the_scores_users_get(trained):
     assert [settings["temperatures"][l.value] for l in LABELS] == pytest.approx(list(temps), abs=1e-6)
     log = json.loads((out / "training_log.json").read_text())
     assert log["dev"] == settings["extra"]["dev"]  # the log reports the metrics of the shipped calibration
+
+
+def test_last_epoch_is_kept_and_dev_scored_once_without_epoch_selection(trained):
+    out, logs = trained  # configs/default.yaml: optim.select_epoch false
+    log = json.loads((out / "training_log.json").read_text())
+    assert [h["dev_macro_f1"] is None for h in log["history"]] == [True, False]
+    assert log["best_epoch"] == 2 and any("dev is scored after the last epoch" in line for line in logs)
+
+
+def test_epoch_selection_restores_an_earlier_epoch_that_scored_better(tiny_base, tmp_path, monkeypatch):
+    from tests.conftest import TINY_CORPUS
+    import moderation_training.train as train_mod
+
+    corpus = tmp_path / "corpus.jsonl"
+    with corpus.open("w") as fh:
+        for i, (text, gv, ur, so) in enumerate(TINY_CORPUS * 2):
+            fh.write(json.dumps({"id": f"t{i}", "text": text, "graphic_violence": gv, "unverified_rumour": ur,
+                                 "solicitation": so, "ambiguous": [], "domain": "t",
+                                 "split": "train" if i < len(TINY_CORPUS) else "dev"}) + "\n")
+    states, scored = [], []
+    real_report, real_dev_logits = train_mod.report, train_mod.dev_logits
+
+    def falling_report(*args, **kwargs):  # dev gets worse every epoch, so epoch 1 must win
+        out = real_report(*args, **kwargs)
+        return {**out, "macro_f1": 1.0 - 0.1 * len(scored)}
+
+    def recording_dev_logits(model, *args):
+        states.append({k: v.clone() for k, v in train_mod.trainable_state(model).items()})
+        scored.append(1)
+        return real_dev_logits(model, *args)
+
+    monkeypatch.setattr(train_mod, "report", falling_report)
+    monkeypatch.setattr(train_mod, "dev_logits", recording_dev_logits)
+    cfg = load_config("configs/default.yaml", [
+        f"model.base={tiny_base}", f"data.corpus={corpus}", f"output_dir={tmp_path / 'model'}", "optim.epochs=2",
+        "optim.batch_size=4", "model.max_length=64", "model.stride=16", "data.real_labels=", "optim.select_epoch=true"])
+    train_mod.train(cfg, log=lambda _: None)
+    log = json.loads((tmp_path / "model" / "training_log.json").read_text())
+    assert log["best_epoch"] == 1 and all(h["dev_macro_f1"] is not None for h in log["history"])
+    assert len(states) == 3  # epoch 1, epoch 2, and the restored epoch 1 scored again
+    assert all(torch.equal(states[2][k], states[0][k]) for k in states[0])
+    assert not all(torch.equal(states[1][k], states[0][k]) for k in states[0])
 
 
 def settings_corpus(out: Path) -> Path:

@@ -63,6 +63,7 @@ class OptimArgs:
     seed: int = 13
     threads: int = 0  # 0: torch's default
     precision: str = "auto"  # auto (bf16 autocast where the CPU has native bf16), bf16 or fp32
+    select_epoch: bool = True  # score dev after every epoch and keep the best; False: keep the last, score once
 
 
 @dataclass
