@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from moderation.hardware import cpu_supports_bf16, keep_freed_memory
+from moderation.labels import LABELS
 from moderation.model import Moderator
 from moderation.model_folder import ModelConfig, load_base_classifier
 from moderation.normalize import normalize_for_model
@@ -185,8 +186,9 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         seconds = round(time.time() - t0, 1)
         record = {"epoch": epoch, "loss": total_loss / len(batches), "dev_macro_f1": None, "seconds": seconds}
         history.append(record)
-        if not cfg.optim.select_epoch and epoch < cfg.optim.epochs:
+        if not cfg.optim.select_epoch:  # dev is scored once, by the calibration of the saved folder
             log(f"epoch {epoch}: loss {record['loss']:.4f} ({seconds:.0f}s; dev is scored after the last epoch)")
+            best = (-1.0, None, epoch, None)
             continue
         logits = dev_logits(model, tokenizer, cfg, dev_ex)
         temps, thresholds = fit_calibration(logits, y_dev)
@@ -197,14 +199,17 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         if dev["macro_f1"] > best[0]:
             best = (dev["macro_f1"], trainable_state(model), epoch, logits)
 
-    if best[2] != cfg.optim.epochs:  # an earlier epoch won: restore it and score it again
-        model.load_state_dict(best[1], strict=False)
-        logits = dev_logits(model, tokenizer, cfg, dev_ex)
-    else:
-        logits = best[3]
-    temps, thresholds = fit_calibration(logits, y_dev)  # provisional: refitted on the users' backend below
-    dev_all = report(y_dev, sigmoid(logits / temps), thresholds)
-    dev_clear = report(y_dev, sigmoid(logits / temps), thresholds, clear_mask(dev_ex))
+    if cfg.optim.select_epoch:
+        if best[2] != cfg.optim.epochs:  # an earlier epoch won: restore it and score it again
+            model.load_state_dict(best[1], strict=False)
+            logits = dev_logits(model, tokenizer, cfg, dev_ex)
+        else:
+            logits = best[3]
+        temps, thresholds = fit_calibration(logits, y_dev)  # provisional: refitted on the users' backend below
+        dev = {"all": report(y_dev, sigmoid(logits / temps), thresholds),
+               "clear": report(y_dev, sigmoid(logits / temps), thresholds, clear_mask(dev_ex))}
+    else:  # placeholders: the calibration below fits both on the saved folder's own dev scores
+        temps, thresholds, dev = np.ones(len(LABELS)), np.full(len(LABELS), 0.5), None
     model.eval()
     from .export import calibrate_folder, save_model
 
@@ -217,7 +222,7 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         "real_train_sets": dict(sorted(Counter(e.domain for e in train_ex if is_real(e)).items())),
         "dev_entries": len(dev_ex),
         "train_seconds": round(time.time() - started, 1),
-        "dev": {"all": dev_all, "clear": dev_clear},
+        "dev": dev,
         "config": cfg.to_dict(),
     }
     out = save_model(model, tokenizer, cfg, temps, thresholds, meta)
@@ -225,6 +230,8 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
     calibrated = calibrate_folder(out, dev_ex)
     meta["dev"] = calibrated.extra["dev"]
     meta["calibration"] = calibrated.extra["calibration"]
+    if history[-1]["dev_macro_f1"] is None:
+        history[-1]["dev_macro_f1"] = meta["dev"]["all"]["macro_f1"]
     meta["train_seconds"] = round(time.time() - started, 1)
     log(f"saved {out} (best epoch {best[2]}, dev macro-F1 {meta['dev']['all']['macro_f1']:.4f} "
         f"on {meta['calibration']['backend']}, {time.time() - started:.0f}s)")
