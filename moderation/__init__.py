@@ -21,7 +21,7 @@ from .labels import LABELS, Label  # noqa: E402
 from .policy import PolicyError, WarningPolicy  # noqa: E402
 from .results import Entry, Prediction, ScreenedEntry  # noqa: E402
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = [
     "LABELS",

@@ -135,7 +135,7 @@ def test_card_is_rendered_from_the_template_with_the_data_given(tiny_base):
     for expected in [
         f"`{tiny_base}` (BERT, 2 layers, 32 wide)",  # read from the tiny base's config.json
         "LoRA r=2, alpha=4 on query, plus the classification head",
-        "trained 2030-01-02 on 17 entries (17 invented entries), best epoch 2",
+        "trained 2030-01-02 on 17 entries (17 invented entries), weights of epoch 2",
         "windows of 64 tokens overlapping by 16",
         "## Training data\n\n- 17 invented entries, written for the test.",
         "## What changed in adapter-test\n\n- Changed the widget.",

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # the real model: `pytest -m "not slow"` is the q
 
 # Per-category floors, set from measurement of the shipped model: a few points (about one case)
 # under what it scores, so a regression fails the build.
-FLOORS = {  # measured 0.4.0 on int8 (the default): 99.9% overall (0.3.0: 99.5%, 0.2.0: 98.2%); floors kept from 0.2.0,
+FLOORS = {  # measured 0.5.0 on int8 (the default): 98.8% overall (0.4.0: 99.9%, 0.3.0: 99.5%, 0.2.0: 98.2%); floors from 0.2.0,
     # where every written category was 100% except inv_entities 90.0% and so_appeal_vs_report 96.7%
     "gv_gore_vs_count": 0.93,
     "gv_negation": 0.90,

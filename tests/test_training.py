@@ -316,7 +316,7 @@ def test_exclude_batches_leaves_a_batch_out(tmp_path):
     assert batch_of("cx2_long-0012") == "cx2_long"
     assert [e.id for e in load_split(corpus, "train", ["cx_ur", "cx2_ur"])] == ["war-0001", "war-0002"]
     shipped, synthetic = load_config("configs/default.yaml", []).data, load_config("configs/all_waves.yaml", []).data
-    assert shipped.exclude_batches == [] and shipped.real_labels  # 0.3.0 and 0.4.0: every wave plus real-train
+    assert shipped.exclude_batches == [] and shipped.real_labels  # 0.3.0 to 0.5.0: every wave plus real-train
     assert synthetic.exclude_batches == [] and not synthetic.real_labels  # the same without real text
 
 
