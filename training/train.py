@@ -164,7 +164,7 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
     loss_fn = torch.nn.BCEWithLogitsLoss()
     rng = random.Random(cfg.optim.seed)
     pad_id = tokenizer.pad_token_id or 0
-    best = (-1.0, None, -1, None)
+    best_f1, best_state, best_epoch, best_logits = -1.0, None, 0, None
     history = []
     step = 0
     for epoch in range(1, cfg.optim.epochs + 1):
@@ -188,7 +188,7 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         history.append(record)
         if not cfg.optim.select_epoch:  # dev is scored once, by the calibration of the saved folder
             log(f"epoch {epoch}: loss {record['loss']:.4f} ({seconds:.0f}s; dev is scored after the last epoch)")
-            best = (-1.0, None, epoch, None)
+            best_epoch = epoch
             continue
         logits = dev_logits(model, tokenizer, cfg, dev_ex)
         temps, thresholds = fit_calibration(logits, y_dev)
@@ -196,15 +196,14 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         record["dev_macro_f1"] = dev["macro_f1"]
         log(f"epoch {epoch}: loss {record['loss']:.4f} dev macro-F1 {dev['macro_f1']:.4f} "
             f"({seconds:.0f}s training, {time.time() - t0 - seconds:.0f}s dev)")
-        if dev["macro_f1"] > best[0]:
-            best = (dev["macro_f1"], trainable_state(model), epoch, logits)
+        if dev["macro_f1"] > best_f1:
+            best_f1, best_state, best_epoch, best_logits = dev["macro_f1"], trainable_state(model), epoch, logits
 
     if cfg.optim.select_epoch:
-        if best[2] != cfg.optim.epochs:  # an earlier epoch won: restore it and score it again
-            model.load_state_dict(best[1], strict=False)
+        logits = best_logits
+        if best_epoch != cfg.optim.epochs:  # an earlier epoch won: restore it and score it again
+            model.load_state_dict(best_state, strict=False)
             logits = dev_logits(model, tokenizer, cfg, dev_ex)
-        else:
-            logits = best[3]
         temps, thresholds = fit_calibration(logits, y_dev)  # provisional: refitted on the users' backend below
         dev = {"all": report(y_dev, sigmoid(logits / temps), thresholds),
                "clear": report(y_dev, sigmoid(logits / temps), thresholds, clear_mask(dev_ex))}
@@ -214,7 +213,7 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
     from .export import calibrate_folder, save_model
 
     meta = {
-        "best_epoch": best[2],
+        "best_epoch": best_epoch,
         "history": history,
         "train_entries": len(train_ex),
         "real_train_entries": n_real,
@@ -233,7 +232,7 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
     if history[-1]["dev_macro_f1"] is None:
         history[-1]["dev_macro_f1"] = meta["dev"]["all"]["macro_f1"]
     meta["train_seconds"] = round(time.time() - started, 1)
-    log(f"saved {out} (best epoch {best[2]}, dev macro-F1 {meta['dev']['all']['macro_f1']:.4f} "
+    log(f"saved {out} (best epoch {best_epoch}, dev macro-F1 {meta['dev']['all']['macro_f1']:.4f} "
         f"on {meta['calibration']['backend']}, {time.time() - started:.0f}s)")
     (out / "training_log.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out
