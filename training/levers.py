@@ -32,18 +32,24 @@ RT3_GIVE = ["rt3_give_a", "rt3_give_b"]
 RT4 = ["rt4_alleged", "rt4_killline", "rt4_spec_a", "rt4_spec_b", "rt4_noharm"]
 ROUND4 = "r4-"  # stratum prefix of the fourth real-text round
 
-# (name, batches left out, real-train used, round-4 real texts used); each step adds one lever
+# (name, batches the step adds, real-train used, round-4 real texts used); each step adds one lever
+ADDED: list[tuple[str, list[str], bool, bool]] = [
+    ("0.1.0 corpus", [], False, False),
+    ("+ third-wave contrast sets", WAVE3, False, False),
+    ("+ rt_* real-form entries", RT, False, False),
+    ("+ real-train (rounds 1-3) = 0.2.0", [], True, False),
+    ("+ round-4 real texts (violence cues)", [], True, True),
+    ("+ rt2_* entries from real-dev errors", RT2, True, True),
+    ("+ rt2_give_* short text-to-give appeals = 0.3.0", GIVE, True, True),
+    ("+ rt3_* entries from 0.3.0's real-dev errors", RT3, True, True),
+    ("+ rt3_give_* asks against giving reported = 0.4.0", RT3_GIVE, True, True),
+    ("+ rt4_* entries from 0.4.0's real-dev errors", RT4, True, True),
+]
+LEVER_BATCHES = [b for _, added, _, _ in ADDED for b in added]
+# (name, batches left out: those later steps add, real-train used, round-4 real texts used)
 STEPS: list[tuple[str, list[str], bool, bool]] = [
-    ("0.1.0 corpus", WAVE3 + RT + RT2 + GIVE + RT3 + RT3_GIVE + RT4, False, False),
-    ("+ third-wave contrast sets", RT + RT2 + GIVE + RT3 + RT3_GIVE + RT4, False, False),
-    ("+ rt_* real-form entries", RT2 + GIVE + RT3 + RT3_GIVE + RT4, False, False),
-    ("+ real-train (rounds 1-3) = 0.2.0", RT2 + GIVE + RT3 + RT3_GIVE + RT4, True, False),
-    ("+ round-4 real texts (violence cues)", RT2 + GIVE + RT3 + RT3_GIVE + RT4, True, True),
-    ("+ rt2_* entries from real-dev errors", GIVE + RT3 + RT3_GIVE + RT4, True, True),
-    ("+ rt2_give_* short text-to-give appeals = 0.3.0", RT3 + RT3_GIVE + RT4, True, True),
-    ("+ rt3_* entries from 0.3.0's real-dev errors", RT3_GIVE + RT4, True, True),
-    ("+ rt3_give_* asks against giving reported = 0.4.0", RT4, True, True),
-    ("+ rt4_* entries from 0.4.0's real-dev errors", [], True, True),
+    (name, [b for _, later, _, _ in ADDED[i + 1 :] for b in later], real, round4)
+    for i, (name, _, real, round4) in enumerate(ADDED)
 ]
 
 
@@ -63,7 +69,7 @@ def measure(config: str, realdata: str | None = None) -> list[dict]:
     real_dev = load_real("dev", folder, cfg.data.real_labels)
     y_eval = label_matrix(real_dev)
     present = {batch_of(e.id) for e in step_data(cfg.data, [], False, False)[0]}
-    missing = [b for b in WAVE3 + RT + RT2 + GIVE + RT3 + RT3_GIVE + RT4 if b not in present]
+    missing = [b for b in LEVER_BATCHES if b not in present]
     if missing:
         print(f"note: batches {missing} are not in the corpus, so their steps add nothing")
     rows = []
