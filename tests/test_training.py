@@ -151,16 +151,24 @@ def test_epoch_selection_restores_an_earlier_epoch_that_scored_better(tiny_base,
         scored.append(1)
         return real_dev_logits(model, *args)
 
+    import moderation_training.export as export_mod
+    real_save = export_mod.save_model
+
+    def recording_save(model, *args, **kwargs):  # the weights that reach the model folder
+        states.append({k: v.clone() for k, v in train_mod.trainable_state(model).items()})
+        return real_save(model, *args, **kwargs)
+
     monkeypatch.setattr(train_mod, "report", falling_report)
     monkeypatch.setattr(train_mod, "dev_logits", recording_dev_logits)
+    monkeypatch.setattr(export_mod, "save_model", recording_save)
     cfg = load_config("configs/default.yaml", [
         f"model.base={tiny_base}", f"data.corpus={corpus}", f"output_dir={tmp_path / 'model'}", "optim.epochs=2",
         "optim.batch_size=4", "model.max_length=64", "model.stride=16", "data.real_labels=", "optim.select_epoch=true"])
     train_mod.train(cfg, log=lambda _: None)
     log = json.loads((tmp_path / "model" / "training_log.json").read_text())
     assert log["best_epoch"] == 1 and all(h["dev_macro_f1"] is not None for h in log["history"])
-    assert len(states) == 3  # epoch 1, epoch 2, and the restored epoch 1 scored again
-    assert all(torch.equal(states[2][k], states[0][k]) for k in states[0])
+    assert len(scored) == 2 and len(states) == 3  # dev after epochs 1 and 2, then the saved weights
+    assert all(torch.equal(states[2][k], states[0][k]) for k in states[0])  # epoch 1's weights were saved
     assert not all(torch.equal(states[1][k], states[0][k]) for k in states[0])
 
 

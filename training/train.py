@@ -29,7 +29,7 @@ from moderation.windows import make_windows
 
 from .calibrate import fit_calibration, sigmoid
 from .config import TrainConfig
-from .data import Example, clear_mask, label_matrix
+from .data import Example, label_matrix
 from .realdata import is_real, training_sets
 from .metrics import report
 
@@ -164,7 +164,7 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
     loss_fn = torch.nn.BCEWithLogitsLoss()
     rng = random.Random(cfg.optim.seed)
     pad_id = tokenizer.pad_token_id or 0
-    best_f1, best_state, best_epoch, best_logits = -1.0, None, 0, None
+    best_f1, best_state, best_epoch = -1.0, None, 0
     history = []
     step = 0
     for epoch in range(1, cfg.optim.epochs + 1):
@@ -197,18 +197,10 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         log(f"epoch {epoch}: loss {record['loss']:.4f} dev macro-F1 {dev['macro_f1']:.4f} "
             f"({seconds:.0f}s training, {time.time() - t0 - seconds:.0f}s dev)")
         if dev["macro_f1"] > best_f1:
-            best_f1, best_state, best_epoch, best_logits = dev["macro_f1"], trainable_state(model), epoch, logits
+            best_f1, best_state, best_epoch = dev["macro_f1"], trainable_state(model), epoch
 
-    if cfg.optim.select_epoch:
-        logits = best_logits
-        if best_epoch != cfg.optim.epochs:  # an earlier epoch won: restore it and score it again
-            model.load_state_dict(best_state, strict=False)
-            logits = dev_logits(model, tokenizer, cfg, dev_ex)
-        temps, thresholds = fit_calibration(logits, y_dev)  # provisional: refitted on the users' backend below
-        dev = {"all": report(y_dev, sigmoid(logits / temps), thresholds),
-               "clear": report(y_dev, sigmoid(logits / temps), thresholds, clear_mask(dev_ex))}
-    else:  # placeholders: the calibration below fits both on the saved folder's own dev scores
-        temps, thresholds, dev = np.ones(len(LABELS)), np.full(len(LABELS), 0.5), None
+    if best_epoch != cfg.optim.epochs:  # epoch selection picked an earlier epoch
+        model.load_state_dict(best_state, strict=False)
     model.eval()
     from .export import calibrate_folder, save_model
 
@@ -221,11 +213,10 @@ def train(cfg: TrainConfig, log: Log = print) -> Path:
         "real_train_sets": dict(sorted(Counter(e.domain for e in train_ex if is_real(e)).items())),
         "dev_entries": len(dev_ex),
         "train_seconds": round(time.time() - started, 1),
-        "dev": dev,
         "config": cfg.to_dict(),
     }
-    out = save_model(model, tokenizer, cfg, temps, thresholds, meta)
-    # thresholds and temperatures again, on the scores users get (the default backend), not training's
+    # neutral temperatures and thresholds until calibrate_folder fits them on the scores users get
+    out = save_model(model, tokenizer, cfg, np.ones(len(LABELS)), np.full(len(LABELS), 0.5), meta)
     calibrated = calibrate_folder(out, dev_ex)
     meta["dev"] = calibrated.extra["dev"]
     meta["calibration"] = calibrated.extra["calibration"]
